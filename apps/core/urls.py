@@ -1,0 +1,14 @@
+from django.urls import path
+
+from . import views
+
+app_name = "core"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("notifications/", views.notification_list, name="notification-list"),
+    path("notifications/read/", views.notification_mark_read, name="notification-mark-read"),
+    path("notifications/badge/", views.notification_badge, name="notification-badge"),
+    path("section/<slug:section>/", views.section, name="section"),
+]
