@@ -7,7 +7,7 @@ from .models import Membership, PersonalToken, Team, User
 
 def team_list(*, user: User, search: str = "") -> QuerySet[Team]:
     """Every team (teams are not secret inside the organisation), with member counts."""
-    qs = Team.objects.annotate(member_count=Count("memberships"))
+    qs = Team.objects.annotate(member_count=Count("memberships")).order_by("name")
     if search:
         qs = qs.filter(Q(name__icontains=search) | Q(description__icontains=search))
     return qs.prefetch_related(
