@@ -20,7 +20,6 @@ from .factories import PASSWORD, MembershipFactory, TeamFactory, UserFactory
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
-
 def pytest_configure(config: pytest.Config) -> None:
     from django.conf import settings
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from django.conf import settings
-from django.test import Client
 from django.shortcuts import resolve_url
+from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
@@ -52,10 +52,7 @@ def _schema_operations() -> set[str]:
 
 
 def test_every_page_is_in_the_matrix() -> None:
-    names = {
-        name for name in _url_names(get_resolver())
-        if name.split(":")[0] not in PAGES_EXEMPT_NAMESPACES
-    }
+    names = {name for name in _url_names(get_resolver()) if name.split(":")[0] not in PAGES_EXEMPT_NAMESPACES}
     missing = sorted(names - PAGES.keys())
     assert not missing, f"Add these URL names to tests/access.py PAGES: {missing}"
     stale = sorted(PAGES.keys() - names)
@@ -75,8 +72,13 @@ def world(team_member, other_team_member, coe_staff, leader, team, other_team) -
     token, _ = account_services.token_create(user=team_member, name="matrix")
     heartbeat_record(name="worker")  # so /healthz answers 200 when the broker is up
     return SimpleNamespace(
-        anonymous=None, team_member=team_member, other_team_member=other_team_member,
-        coe_staff=coe_staff, leader=leader, team=team, other_team=other_team,
+        anonymous=None,
+        team_member=team_member,
+        other_team_member=other_team_member,
+        coe_staff=coe_staff,
+        leader=leader,
+        team=team,
+        other_team=other_team,
         team_member_token=token,
     )
 
@@ -86,7 +88,8 @@ def _check(response: Any, expect: str, *, api: bool, label: str) -> None:
     login_url = resolve_url(settings.LOGIN_URL)
     bounced = status == 302 and response["Location"].startswith(login_url)
     if expect == OK:
-        assert status < 400 and not bounced, f"{label}: expected to be allowed, got {status}"
+        assert status < 400, f"{label}: expected to be allowed, got {status}"
+        assert not bounced, f"{label}: expected to be allowed, was sent to sign in"
     elif expect == LOGIN:
         if api:
             assert status == 401, f"{label}: expected 401, got {status}"
@@ -118,8 +121,9 @@ def test_page_access(world: SimpleNamespace, name: str, method: str, persona: st
     if user is not None:
         client.force_login(user)
     url = reverse(name, kwargs=route.kwargs(world))
-    response = client.generic(method, url, data=_form_body(route.data(world, persona)),
-                              content_type="application/x-www-form-urlencoded")
+    response = client.generic(
+        method, url, data=_form_body(route.data(world, persona)), content_type="application/x-www-form-urlencoded"
+    )
     _check(response, route.expect[method][persona], api=False, label=f"{persona} {method} {url}")
 
 
@@ -129,11 +133,7 @@ def _form_body(data: dict[str, Any]) -> str:
     return urlencode(data)
 
 
-API_CASES = [
-    (operation, persona)
-    for operation, route in API.items()
-    for persona in PERSONAS
-]
+API_CASES = [(operation, persona) for operation, route in API.items() for persona in PERSONAS]
 
 
 @pytest.mark.parametrize(("operation", "persona"), API_CASES)

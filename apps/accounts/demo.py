@@ -23,15 +23,22 @@ PEOPLE = [
     ("lead", "Lee", "Adeyemi", LEADERSHIP, [], "Leadership"),
     ("alice", "Alice", "Martin", None, [("Claims Automation", "owner")], "team member (Claims Automation, owner)"),
     ("bob", "Bob", "Nguyen", None, [("Customer Service AI", "owner")], "team member (Customer Service AI)"),
-    ("carol", "Carol", "Schmidt", None, [("Claims Automation", "member"), ("Risk Analytics", "owner")], "team member (two teams)"),
+    (
+        "carol",
+        "Carol",
+        "Schmidt",
+        None,
+        [("Claims Automation", "member"), ("Risk Analytics", "owner")],
+        "team member (two teams)",
+    ),
     ("dev", "Dev", "Patel", None, [("Developer Productivity", "owner")], "team member (Developer Productivity)"),
 ]
+
 
 def seed() -> list[tuple[str, str, str]]:
     services.roles_ensure()
     teams = {}
     for name, description in TEAMS:
-
         team = Team.objects.filter(name=name).first() or services.team_create(
             name=name, description=description, actor=None
         )
@@ -39,7 +46,10 @@ def seed() -> list[tuple[str, str, str]]:
     sign_ins = []
     for username, first, last, role, memberships, who in PEOPLE:
         user, _ = services.user_ensure(
-            username=username, password=DEMO_PASSWORD, first_name=first, last_name=last,
+            username=username,
+            password=DEMO_PASSWORD,
+            first_name=first,
+            last_name=last,
             email=f"{username}@example.org",
         )
         if role:

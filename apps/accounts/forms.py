@@ -14,7 +14,11 @@ class TokenCreateForm(forms.Form):
         widget=forms.TextInput(attrs={"placeholder": "e.g. CI pipeline", "autocomplete": "off"}),
     )
     expires_in_days = forms.TypedChoiceField(
-        choices=EXPIRY_CHOICES, coerce=int, empty_value=None, required=False, label="Expires",
+        choices=EXPIRY_CHOICES,
+        coerce=int,
+        empty_value=None,
+        required=False,
+        label="Expires",
         help_text="Tokens that expire limit the damage of a leak.",
     )
 

@@ -42,9 +42,7 @@ class Team(TimeStampedModel):
     slug = models.SlugField(max_length=120, unique=True)
     description = models.TextField(blank=True)
     contact_email = models.EmailField(blank=True, help_text="Where the team can be reached.")
-    members = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, through="Membership", related_name="teams"
-    )
+    members = models.ManyToManyField(settings.AUTH_USER_MODEL, through="Membership", related_name="teams")
 
     class Meta:
         ordering = ["name"]
@@ -64,9 +62,7 @@ class Membership(TimeStampedModel):
 
     class Meta:
         ordering = ["team__name", "user__username"]
-        constraints = [
-            models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team")
-        ]
+        constraints = [models.UniqueConstraint(fields=["user", "team"], name="membership_unique_user_team")]
 
     def __str__(self) -> str:
         return f"{self.user} in {self.team} ({self.get_role_display()})"

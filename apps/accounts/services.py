@@ -27,8 +27,15 @@ def roles_ensure() -> dict[str, Group]:
     coe_perms = Permission.objects.filter(
         content_type__app_label="accounts",
         codename__in=[
-            "view_user", "change_user", "view_team", "add_team", "change_team",
-            "view_membership", "add_membership", "change_membership", "delete_membership",
+            "view_user",
+            "change_user",
+            "view_team",
+            "add_team",
+            "change_team",
+            "view_membership",
+            "add_membership",
+            "change_membership",
+            "delete_membership",
         ],
     ) | Permission.objects.filter(content_type__app_label="core", codename="view_auditevent")
     groups[COE_STAFF].permissions.add(*coe_perms)
@@ -80,9 +87,13 @@ def team_create(
             "The slug must contain letters or digits.", field_errors={"slug": ["Use letters, digits and hyphens."]}
         )
     if Team.objects.filter(name__iexact=name).exists():
-        raise ApplicationError("A team with this name exists.", field_errors={"name": ["A team with this name exists."]})
+        raise ApplicationError(
+            "A team with this name exists.", field_errors={"name": ["A team with this name exists."]}
+        )
     if Team.objects.filter(slug=slug).exists():
-        raise ApplicationError("A team with this slug exists.", field_errors={"slug": ["A team with this slug exists."]})
+        raise ApplicationError(
+            "A team with this slug exists.", field_errors={"slug": ["A team with this slug exists."]}
+        )
     team = Team.objects.create(name=name, slug=slug, description=description, contact_email=contact_email)
     audit_record(actor=actor, action="team.create", target=team, changes={"name": name}, request=request)
     return team
@@ -101,8 +112,11 @@ def membership_set(
     elif not created:
         return membership
     audit_record(
-        actor=actor, action="membership.set", target=team,
-        changes={"user": user.get_username(), "role": role}, request=request,
+        actor=actor,
+        action="membership.set",
+        target=team,
+        changes={"user": user.get_username(), "role": role},
+        request=request,
     )
     return membership
 
@@ -112,8 +126,11 @@ def membership_remove(*, team: Team, user: User, actor: User | None, request: Ht
     deleted, _ = Membership.objects.filter(team=team, user=user).delete()
     if deleted:
         audit_record(
-            actor=actor, action="membership.remove", target=team,
-            changes={"user": user.get_username()}, request=request,
+            actor=actor,
+            action="membership.remove",
+            target=team,
+            changes={"user": user.get_username()},
+            request=request,
         )
 
 
@@ -183,4 +200,3 @@ def user_ensure(
         user.set_password(password)
         user.save(update_fields=["password"])
     return user, created
-

@@ -43,9 +43,7 @@ def token_create(request: HttpRequest) -> HttpResponse:
     new_token = raw_token = None
     if form.is_valid():
         try:
-            new_token, raw_token = services.token_create(
-                user=request.user, request=request, **form.service_kwargs()
-            )
+            new_token, raw_token = services.token_create(user=request.user, request=request, **form.service_kwargs())
             form = TokenCreateForm()
         except ApplicationError as exc:
             form.add_error(None, exc.message)
@@ -93,4 +91,3 @@ def team_detail(request: HttpRequest, slug: str) -> HttpResponse:
     except Team.DoesNotExist:
         raise Http404("No such team.") from None
     return render(request, "accounts/team_detail.html", {"team": team})
-

@@ -49,8 +49,11 @@ class AuditedModelAdmin(admin.ModelAdmin):
         from .services import audit_record
 
         audit_record(
-            actor=request.user, action=f"admin.change.{obj._meta.model_name}", target=obj,
-            changes={"message": message if isinstance(message, list) else str(message)}, request=request,
+            actor=request.user,
+            action=f"admin.change.{obj._meta.model_name}",
+            target=obj,
+            changes={"message": message if isinstance(message, list) else str(message)},
+            request=request,
         )
         return super().log_change(request, obj, message)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from axes.helpers import get_client_ip_address
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.http import HttpRequest
@@ -19,7 +20,8 @@ if TYPE_CHECKING:
 def _client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    # The same reading of X-Forwarded-For as the login lockout (settings: BEHIND_TLS_PROXY).
+    return get_client_ip_address(request) or None
 
 
 def audit_record(
@@ -44,14 +46,11 @@ def audit_record(
     )
 
 
-def notification_send(
-    *, recipients: Iterable[User], title: str, body: str = "", url: str = ""
-) -> list[Notification]:
+def notification_send(*, recipients: Iterable[User], title: str, body: str = "", url: str = "") -> list[Notification]:
     """Tell each recipient once, however often they appear in ``recipients``."""
     unique = {user.pk: user for user in recipients if user.is_active}
     return Notification.objects.bulk_create(
-        Notification(recipient=user, title=title[:200], body=body, url=url)
-        for user in unique.values()
+        Notification(recipient=user, title=title[:200], body=body, url=url) for user in unique.values()
     )
 
 
@@ -64,7 +63,5 @@ def notification_mark_read(*, user: User, notification_ids: Iterable[int] | None
 
 
 def heartbeat_record(*, name: str = "worker") -> Heartbeat:
-    heartbeat, _ = Heartbeat.objects.update_or_create(
-        name=name, defaults={"seen_at": timezone.now()}
-    )
+    heartbeat, _ = Heartbeat.objects.update_or_create(name=name, defaults={"seen_at": timezone.now()})
     return heartbeat
