@@ -52,7 +52,7 @@ lint: install  ## ruff
 	$(BIN)/ruff check .
 
 bench: install  ## Benchmarks; results go to docs/benchmarks.md
-	$(PY) -m benchmarks
+	$(PY) manage.py bench
 
 clean:  ## Remove the venv and local data (var/)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
