@@ -32,7 +32,7 @@ run: demo  ## Set up and start web + worker + beat on http://127.0.0.1:8000 (Ctr
 	@echo ""
 	@echo "  CoE Portal: http://$(HOST):$(PORT)/   (Ctrl-C stops web, worker and beat)"
 	@echo ""
-	PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev
+	PATH="$(abspath $(BIN)):$$PATH" PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev
 
 browser-deps:  ## Install Debian's Chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || { \

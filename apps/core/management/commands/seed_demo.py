@@ -29,6 +29,6 @@ class Command(BaseCommand):
                 sign_ins.extend(result or [])
                 self.stdout.write(f"  demo data: {config.label}")
         if sign_ins:
-            self.stdout.write(self.style.SUCCESS("\nDemo sign-ins (password for all: see below)"))
+            self.stdout.write(self.style.SUCCESS("\nDemo sign-ins (user, password, persona):"))
             for username, password, who in sign_ins:
                 self.stdout.write(f"  {username:<10} {password:<16} {who}")
