@@ -7,11 +7,13 @@ from apps.core import views as core_views
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.core.api.urls")),
+    path("", include("apps.registry.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
+    path("registry/", include("apps.registry.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -69,6 +69,8 @@ PAGES: dict[str, Route] = {
     "api-docs": Route({"GET": PUBLIC}),
 }
 
+# Each app's routes live beside its tests (tests/<app>/access.py) and are merged at the end.
+
 # URL names the matrix leaves to their own tests, with the reason.
 PAGES_EXEMPT_NAMESPACES = {
     "admin": "Django admin: its own staff check, tested in tests/core/test_admin.py",
@@ -88,3 +90,20 @@ API: dict[str, Route] = {
     "GET /api/v1/teams/{slug}/": Route({"GET": SIGNED_IN}, kwargs=_team),
     "GET /api/v1/audit/": Route({"GET": COE_AND_LEADERSHIP}),
 }
+
+
+BUILDERS: list[Callable[[Any], None]] = []  # each app's objects for the matrix's world
+
+
+def _merge() -> None:
+    from .registry import access as registry
+
+    for app in (registry,):
+        BUILDERS.append(app.build)
+        for name in app.PAGES.keys() & PAGES.keys():
+            raise AssertionError(f"{name} is in two access tables")
+        PAGES.update(app.PAGES)
+        API.update(app.API)
+
+
+_merge()

@@ -18,6 +18,7 @@ from apps.core.services import heartbeat_record
 
 from .access import (
     API,
+    BUILDERS,
     DENIED,
     HIDDEN,
     LOGIN,
@@ -71,7 +72,7 @@ def test_every_api_operation_is_in_the_matrix() -> None:
 def world(team_member, other_team_member, coe_staff, leader, team, other_team) -> SimpleNamespace:  # type: ignore[no-untyped-def]
     token, _ = account_services.token_create(user=team_member, name="matrix")
     heartbeat_record(name="worker")  # so /healthz answers 200 when the broker is up
-    return SimpleNamespace(
+    world = SimpleNamespace(
         anonymous=None,
         team_member=team_member,
         other_team_member=other_team_member,
@@ -81,6 +82,9 @@ def world(team_member, other_team_member, coe_staff, leader, team, other_team) -
         other_team=other_team,
         team_member_token=token,
     )
+    for build in BUILDERS:
+        build(world)
+    return world
 
 
 def _check(response: Any, expect: str, *, api: bool, label: str) -> None:
