@@ -274,6 +274,8 @@ def release_create(
     config: Any = None,
     request: HttpRequest | None = None,
 ) -> Release:
+    # Lock the workload: its current state decides, and concurrent creations queue up.
+    workload = Workload.objects.select_for_update().get(pk=workload.pk)
     if workload.is_retired:
         raise ApplicationError("This workload is retired; it takes no new releases.")
     version = version.strip()
