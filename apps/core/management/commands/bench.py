@@ -95,9 +95,8 @@ class Command(BaseCommand):
                         timings, queries, status = _time(client, case.url, repeat)
                         median = statistics.median(timings)
                         p95 = statistics.quantiles(timings, n=20)[-1]
-                        line = (
-                            f"| {bench.name} | {case.label} | {size:,} | {status} | {median:.1f} | {p95:.1f} | {queries} |"
-                        )
+                        cells = [bench.name, case.label, f"{size:,}", status, f"{median:.1f}", f"{p95:.1f}", queries]
+                        line = "| " + " | ".join(str(c) for c in cells) + " |"
                         rows.append(line)
                         self.stdout.write(line)
         finally:
@@ -121,7 +120,8 @@ class Command(BaseCommand):
                 "p95 under 100 ms.",
                 "",
                 f"- When: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-                f"- Machine: {uname.system} {uname.release} {uname.machine}, {cpus} CPUs, Python {platform.python_version()}",
+                f"- Machine: {uname.system} {uname.release} {uname.machine}, {cpus} CPUs, "
+                f"Python {platform.python_version()}",
                 f"- Database: {connection.vendor} ({connection.settings_dict['NAME']})",
                 f"- Command: `make bench`{' with DATABASE_URL set' if settings.DATABASE_URL else ''}",
                 "",
