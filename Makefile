@@ -42,6 +42,7 @@ browser-deps:  ## Install Debian's Chromium for the browser tests when it is mis
 test: install browser-deps  ## Run every test: unit, API, permission matrix, worker, browser
 	$(PY) manage.py check --fail-level WARNING
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 	$(BIN)/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
 

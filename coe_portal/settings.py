@@ -311,6 +311,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # One name for a choice set used by several fields.
+    "ENUM_NAME_OVERRIDES": {
+        "DataClassificationEnum": "apps.registry.models.DataClassification",
+    },
 }
 
 # --- Static files, i18n -----------------------------------------------------------------

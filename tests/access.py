@@ -52,6 +52,7 @@ def _team(world: Any) -> dict[str, Any]:
 PAGES: dict[str, Route] = {
     "core:home": Route({"GET": SIGNED_IN}),
     "core:healthz": Route({"GET": PUBLIC}),
+    "core:favicon": Route({"GET": PUBLIC}),
     "core:notification-list": Route({"GET": SIGNED_IN}),
     "core:notification-mark-read": Route({"POST": SIGNED_IN}),
     "core:notification-badge": Route({"GET": SIGNED_IN}),

@@ -7,6 +7,7 @@ app_name = "core"
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("notifications/", views.notification_list, name="notification-list"),
     path("notifications/read/", views.notification_mark_read, name="notification-mark-read"),
     path("notifications/badge/", views.notification_badge, name="notification-badge"),

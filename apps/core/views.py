@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django.views.decorators.vary import vary_on_headers
@@ -56,7 +57,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def notification_mark_read(request: HttpRequest) -> HttpResponse:
     raw_ids = request.POST.getlist("id")
-    ids = [int(i) for i in raw_ids if i.isdigit()] if raw_ids else None
+    ids = [int(i) for i in raw_ids if i.isascii() and i.isdigit()] if raw_ids else None
     services.notification_mark_read(user=request.user, notification_ids=ids)
     if request.htmx:
         # The list and the header badge refresh themselves on this event.
@@ -69,6 +70,12 @@ def notification_mark_read(request: HttpRequest) -> HttpResponse:
 def notification_badge(request: HttpRequest) -> HttpResponse:
     count = selectors.notification_unread_count(user=request.user)
     return render(request, "core/_notification_badge.html", {"unread_count": count})
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponse:
+    """Browsers ask for /favicon.ico on pages that link no icon (the admin's)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 @require_GET

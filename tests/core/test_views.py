@@ -168,3 +168,11 @@ def test_healthz_can_be_narrowed_to_the_web_process_checks(client: Client) -> No
     response = client.get(reverse("core:healthz"), {"only": "database,broker"})
     assert response.status_code == 200
     assert set(response.json()["checks"]) == {"database", "broker"}
+
+
+def test_mark_read_ignores_ids_that_are_not_plain_numbers(client_for, team_member) -> None:
+    (note,) = services.notification_send(recipients=[team_member], title="A")
+    response = client_for(team_member).post(reverse("core:notification-mark-read"), {"id": ["²", "x", str(note.pk)]})
+    assert response.status_code == 302
+    note.refresh_from_db()
+    assert note.is_read
