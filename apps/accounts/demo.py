@@ -15,6 +15,9 @@ TEAMS = [
     ("Risk Analytics", "Credit and fraud analysis support."),
     ("Marketing Content", "Campaign copy and localisation."),
     ("Legal Operations", "Contract review and clause extraction."),
+    ("Finance Operations", "Invoice capture, expense questions and month-end reporting."),
+    ("People Services", "HR policy help and employee self-service."),
+    ("Knowledge Management", "Enterprise search and the company's shared knowledge."),
 ]
 
 # username, first, last, global role, [(team, role)], who
@@ -32,6 +35,23 @@ PEOPLE = [
         "team member (two teams)",
     ),
     ("dev", "Dev", "Patel", None, [("Developer Productivity", "owner")], "team member (Developer Productivity)"),
+    (
+        "erin",
+        "Erin",
+        "Kowalski",
+        None,
+        [("Finance Operations", "owner"), ("Marketing Content", "owner")],
+        "team member (Finance Operations, Marketing Content)",
+    ),
+    (
+        "hugo",
+        "Hugo",
+        "Lindqvist",
+        None,
+        [("People Services", "owner"), ("Legal Operations", "owner")],
+        "team member (People Services, Legal Operations)",
+    ),
+    ("kim", "Kim", "Tanaka", None, [("Knowledge Management", "owner")], "team member (Knowledge Management)"),
 ]
 
 

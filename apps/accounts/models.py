@@ -28,6 +28,11 @@ class User(AbstractUser):
     def role_names(self) -> frozenset[str]:
         return frozenset(self.groups.values_list("name", flat=True))
 
+    @cached_property
+    def team_ids(self) -> frozenset[int]:
+        """The teams this user is in, read once per request (permission checks use it per row)."""
+        return frozenset(self.memberships.values_list("team_id", flat=True))
+
     @property
     def is_coe_staff(self) -> bool:
         return COE_STAFF in self.role_names

@@ -22,7 +22,7 @@ def is_team_owner(user, team) -> bool:  # type: ignore[no-untyped-def]
 def is_team_member(user, team) -> bool:  # type: ignore[no-untyped-def]
     if team is None or not user.is_authenticated:
         return False
-    return team.memberships.filter(user=user).exists()
+    return team.pk in user.team_ids
 
 
 # Teams: everyone signed in reads them; CoE staff create and change them.

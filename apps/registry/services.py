@@ -412,7 +412,8 @@ def model_create(
         provider=provider,
         model_id=model_id,
         display_name=display_name.strip() or model_id,
-        slug=_unique_slug(f"{provider}-{model_id}", AIModel),
+        # Dots matter in model ids (gpt-4.1 is not gpt-41): keep them apart in the slug.
+        slug=_unique_slug(f"{provider}-{model_id}".replace(".", "-"), AIModel),
         **fields,
     )
     _full_clean(model)
