@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     "apps.core",
     "apps.accounts",
+    "apps.library",
     "apps.registry",
 ]
 

@@ -8,12 +8,14 @@ api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.core.api.urls")),
     path("", include("apps.registry.api.urls")),
+    path("", include("apps.library.api.urls")),
 ]
 
 urlpatterns = [
     path("", include("apps.core.urls")),
     path("accounts/", include("apps.accounts.urls")),
     path("registry/", include("apps.registry.urls")),
+    path("library/", include("apps.library.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -97,14 +97,29 @@ BUILDERS: list[Callable[[Any], None]] = []  # each app's objects for the matrix'
 
 
 def _merge() -> None:
-    from .registry import access as registry
+    import importlib
 
-    for app in (registry,):
-        BUILDERS.append(app.build)
-        for name in app.PAGES.keys() & PAGES.keys():
-            raise AssertionError(f"{name} is in two access tables")
-        PAGES.update(app.PAGES)
-        API.update(app.API)
+    # Each module may define PAGES, API and build(world); builders run in this order.
+    for name in (
+        "tests.registry.access",
+        "tests.library.access",
+        "tests.library.access_pages",
+        "tests.library.access_api",
+        "tests.registry.access_adoption",
+    ):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        if hasattr(module, "build"):
+            BUILDERS.append(module.build)
+        for route in getattr(module, "PAGES", {}):
+            if route in PAGES:
+                raise AssertionError(f"{route} is in two access tables")
+        PAGES.update(getattr(module, "PAGES", {}))
+        API.update(getattr(module, "API", {}))
 
 
 _merge()

@@ -14,9 +14,7 @@ def _seed_teams(count: int) -> list[Case]:
     )
     user, _ = User.objects.get_or_create(username="bench-reader")
     teams = list(Team.objects.order_by("name")[:25])
-    Membership.objects.bulk_create(
-        [Membership(user=user, team=team) for team in teams], ignore_conflicts=True
-    )
+    Membership.objects.bulk_create([Membership(user=user, team=team) for team in teams], ignore_conflicts=True)
     return [
         Case("team list page", "/accounts/teams/", user),
         Case("GET /api/v1/teams/", "/api/v1/teams/", user),

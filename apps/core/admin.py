@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import AuditEvent, Heartbeat, Notification
+from .models import AuditEvent, Heartbeat, Notification, Tag
 
 
 @admin.register(AuditEvent)
@@ -29,6 +29,11 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["read_at"]
     search_fields = ["title", "recipient__username"]
     raw_id_fields = ["recipient"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
 
 
 @admin.register(Heartbeat)

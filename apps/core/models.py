@@ -69,3 +69,83 @@ class Heartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Tag(models.Model):
+    """A label shared by every app (workloads, templates, policies)."""
+
+    name = models.SlugField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GuidanceArea(models.TextChoices):
+    """The four areas of the CoE's guidance: the categories of policies and templates."""
+
+    SECURITY_GOVERNANCE = "security_governance", "Security and governance"
+    INFRASTRUCTURE = "infrastructure", "Infrastructure management"
+    COST = "cost", "Cost management"
+    MONITORING = "monitoring", "Monitoring and optimisation"
+
+
+class VersionState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_REVIEW = "in_review", "In review"
+    PUBLISHED = "published", "Published"
+    DEPRECATED = "deprecated", "Deprecated"
+
+
+class VersionBase(models.Model):
+    """A version of a versioned document: a template in the library, a policy in governance.
+
+    One mechanism for both (apps/core/versioning.py): semantic version numbers, states
+    draft → in review → published → deprecated, one current published version per document,
+    a changelog, a markdown body, diffs. A subclass adds its ``ForeignKey`` to the document and
+    names it in ``DOCUMENT_FIELD``; it declares the two constraints (unique number, one current).
+    """
+
+    DOCUMENT_FIELD = "document"
+
+    number = models.CharField(max_length=20, help_text="Semantic version: MAJOR.MINOR.PATCH, e.g. 1.2.0.")
+    major = models.PositiveIntegerField(editable=False, default=0)
+    minor = models.PositiveIntegerField(editable=False, default=0)
+    patch = models.PositiveIntegerField(editable=False, default=0)
+    state = models.CharField(max_length=20, choices=VersionState.choices, default=VersionState.DRAFT, db_index=True)
+    is_current = models.BooleanField(default=False, help_text="The published version teams should use.")
+    body = models.TextField(blank=True, help_text="Markdown.")
+    changelog = models.TextField(blank=True, help_text="What changed since the previous version, and why.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deprecated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-major", "-minor", "-patch"]
+
+    def __str__(self) -> str:
+        return f"{self.document} v{self.number}"
+
+    @property
+    def document(self) -> models.Model:
+        return getattr(self, self.DOCUMENT_FIELD)
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in {VersionState.DRAFT, VersionState.IN_REVIEW}
+
+    @property
+    def is_readable_by_all(self) -> bool:
+        """Published and deprecated versions are guidance everyone reads; drafts are the CoE's."""
+        return self.state in {VersionState.PUBLISHED, VersionState.DEPRECATED}

@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.core.admin import AuditedModelAdmin
 
-from .models import AIModel, ModelPrice, Release, ReleaseEvent, Tag, Workload
+from .models import AIModel, ModelPrice, Release, ReleaseEvent, Workload
 
 
 class ModelPriceInline(admin.TabularInline):
@@ -48,8 +48,3 @@ class ReleaseAdmin(AuditedModelAdmin):
     readonly_fields = ["workload", "version", "status", "promoted_at", "created_by"]
     filter_horizontal = ["ai_models"]
     inlines = [ReleaseEventInline]
-
-
-@admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
-    search_fields = ["name"]

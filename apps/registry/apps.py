@@ -12,4 +12,11 @@ class RegistryConfig(AppConfig):
         from . import gates, home
 
         gates.register_builtin_gates()
+
+        from apps.core import versioning
+        from apps.library.models import TemplateVersion
+
+        from .adoption import notify_adopters
+
+        versioning.on_publish(TemplateVersion, notify_adopters)
         attention.register(home.workloads_card)

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.accounts.models import Membership, Team, User
 from apps.core.management.commands.bench import Benchmark, Case
+from apps.core.models import Tag
 
 from .models import (
     AIModel,
@@ -22,7 +23,6 @@ from .models import (
     ModelPrice,
     Release,
     RiskTier,
-    Tag,
     UseCaseCategory,
     Workload,
 )

@@ -1,9 +1,13 @@
 """Demo data of the registry for ``make run``: a model catalogue, workloads and their release histories.
 
 Everything is written through ``apps.registry.services`` with ``actor=None`` ("system"), so the
-audit trail, the release timelines and the guards are the real ones. ``seed()`` is idempotent:
-models are keyed on (provider, model_id), prices on (model, effective_from), workloads on their
-slug and releases on (workload, version); what exists is skipped.
+audit trail, the release timelines and the guards are the real ones. Adoptions of library
+templates go through ``apps.registry.adoption`` as the team's owner; some releases are built on
+published prompt template versions from ``apps.library.demo``, which runs before this one.
+
+``seed()`` is idempotent: models are keyed on (provider, model_id), prices on (model,
+effective_from), workloads on their slug, releases on (workload, version) and adoptions on
+(workload, template); what exists is skipped.
 
 The teams come from ``apps.accounts.demo``, which runs first.
 """
@@ -18,10 +22,12 @@ from typing import Any
 from django.utils import timezone
 from django.utils.text import slugify
 
-from apps.accounts.models import Team
+from apps.accounts.models import Membership, Team
+from apps.library import demo as library_demo
+from apps.library.models import TemplateVersion
 
-from . import services
-from .models import AIModel, Release, ReleaseEvent, Workload
+from . import adoption, services
+from .models import Adoption, AIModel, Release, ReleaseEvent, Workload
 
 PRICE_NOTE = "List price, example only — check the provider"
 PRICE_DISCLAIMER = (
@@ -328,6 +334,9 @@ class DemoRelease:
     # After this release went live: roll back to this version, for this reason.
     rollback_to: str = ""
     reason: str = ""
+    # Library template versions the release is built on, as "slug@number" (published by
+    # apps.library.demo, which runs first). Releases are immutable, so they are named at creation.
+    templates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -464,11 +473,17 @@ WORKLOADS = [
         value("EUR", minutes="4", rate="52", run="300", budget="900", roi="3"),
         objectives(3000, "0.80", "0.02"),
         (
-            R("1.0.0", "Summaries in English for the claim file.", cfg(0.1, 600)),
+            R(
+                "1.0.0",
+                "Summaries in English for the claim file.",
+                cfg(0.1, 600),
+                templates=("claims-summarisation-prompt@1.0.0",),
+            ),
             R(
                 "1.1.0",
                 "Summaries in the customer's language (German, French, Dutch) as well as English.",
                 cfg(0.1, 700, languages=["en", "de", "fr", "nl"]),
+                templates=("claims-summarisation-prompt@1.1.0",),
             ),
         ),
         age_days=310,
@@ -555,18 +570,26 @@ WORKLOADS = [
         value("GBP", per_request="0.90", run="400", budget="2500", roi="3"),
         objectives(5000, "0.85", "0.02"),
         (
-            R("1.0.0", "Reply drafts for billing and address changes.", cfg(0.4, 700), ("gpt-4o-mini",)),
+            R(
+                "1.0.0",
+                "Reply drafts for billing and address changes.",
+                cfg(0.4, 700),
+                ("gpt-4o-mini",),
+                templates=("customer-email-reply-prompt@1.0.0",),
+            ),
             R(
                 "1.1.0",
                 "All email categories; signature block from the agent's profile.",
                 cfg(0.4, 700),
                 ("gpt-4o-mini",),
+                templates=("customer-email-reply-prompt@1.0.0",),
             ),
             R(
                 "2.0.0",
                 "Moves to gpt-4o with a longer prompt that includes the customer's last three contacts.",
                 cfg(0.4, 1200, history=3),
                 ("gpt-4o",),
+                templates=("customer-email-reply-prompt@1.1.0",),
                 rollback_to="1.1.0",
                 reason="Weekly evaluation quality fell from 0.86 to 0.74 after 2.0.0 and agents reported "
                 "over-long replies; back to 1.1.0 until the new prompt is fixed.",
@@ -576,6 +599,7 @@ WORKLOADS = [
                 "Shorter reply template; `max_tokens` 1200 → 600; history limited to the last contact.",
                 cfg(0.3, 600, history=1),
                 ("gpt-4o",),
+                templates=("customer-email-reply-prompt@1.1.0",),
                 promote=False,
             ),
         ),
@@ -764,9 +788,19 @@ WORKLOADS = [
         value("USD", minutes="3", rate="95", run="150", budget="600", roi="5"),
         objectives(3000, "0.80", "0.01"),
         (
-            R("1.0.0", "Developer portal pages.", cfg(0.1, 600, 5)),
-            R("1.1.0", "Adds architecture decision records.", cfg(0.1, 600, 6)),
-            R("1.2.0", "Adds the API reference; answers cite section anchors.", cfg(0.1, 700, 6)),
+            R("1.0.0", "Developer portal pages.", cfg(0.1, 600, 5), templates=("grounded-answer-prompt@1.0.0",)),
+            R(
+                "1.1.0",
+                "Adds architecture decision records.",
+                cfg(0.1, 600, 6),
+                templates=("grounded-answer-prompt@1.0.0",),
+            ),
+            R(
+                "1.2.0",
+                "Adds the API reference; answers cite section anchors.",
+                cfg(0.1, 700, 6),
+                templates=("grounded-answer-prompt@1.0.0",),
+            ),
         ),
         age_days=250,
     ),
@@ -1070,7 +1104,7 @@ WORKLOADS = [
         ("expenses", "policy", "rag"),
         value("USD", minutes="4", rate="55", run="80", budget="300", roi="3"),
         objectives(3000, "0.85", "0.02"),
-        (R("1.0.0", "Travel and expense policy 2025.", cfg(0.1, 500, 4)),),
+        (R("1.0.0", "Travel and expense policy 2025.", cfg(0.1, 500, 4), templates=("grounded-answer-prompt@1.1.0",)),),
         age_days=90,
     ),
     DemoWorkload(
@@ -1103,9 +1137,24 @@ WORKLOADS = [
         value("EUR", minutes="6", rate="50", run="350", budget="900", roi="3"),
         objectives(4000, "0.85", "0.02"),
         (
-            R("1.0.0", "Policies for Germany and the Netherlands.", cfg(0.1, 600, 5)),
-            R("1.1.0", "Adds France and Spain; answers in the employee's language.", cfg(0.1, 600, 5)),
-            R("1.2.0", "Hands personal cases to an HR adviser instead of answering.", cfg(0.1, 600, 5, handover=True)),
+            R(
+                "1.0.0",
+                "Policies for Germany and the Netherlands.",
+                cfg(0.1, 600, 5),
+                templates=("grounded-answer-prompt@1.0.0",),
+            ),
+            R(
+                "1.1.0",
+                "Adds France and Spain; answers in the employee's language.",
+                cfg(0.1, 600, 5),
+                templates=("grounded-answer-prompt@1.1.0",),
+            ),
+            R(
+                "1.2.0",
+                "Hands personal cases to an HR adviser instead of answering.",
+                cfg(0.1, 600, 5, handover=True),
+                templates=("grounded-answer-prompt@1.1.0", "pii-redaction-prompt@1.1.0"),
+            ),
         ),
         age_days=270,
     ),
@@ -1141,19 +1190,33 @@ WORKLOADS = [
         value("USD", minutes="5", rate="75", run="2200", budget="7500", roi="2"),
         objectives(5000, "0.82", "0.02"),
         (
-            R("1.0.0", "SharePoint sites of head office.", cfg(0.1, 800, 5), ("gpt-4o-mini", "text-embedding-3-small")),
-            R("1.1.0", "Adds Confluence.", cfg(0.1, 800, 6), ("gpt-4o-mini", "text-embedding-3-small")),
+            R(
+                "1.0.0",
+                "SharePoint sites of head office.",
+                cfg(0.1, 800, 5),
+                ("gpt-4o-mini", "text-embedding-3-small"),
+                templates=("grounded-answer-prompt@1.0.0",),
+            ),
+            R(
+                "1.1.0",
+                "Adds Confluence.",
+                cfg(0.1, 800, 6),
+                ("gpt-4o-mini", "text-embedding-3-small"),
+                templates=("grounded-answer-prompt@1.0.0",),
+            ),
             R(
                 "2.0.0",
                 "Answers by gpt-4o; gpt-4o-mini rewrites the query first.",
                 cfg(0.1, 800, 6, query_rewrite="gpt-4o-mini"),
                 ("gpt-4o", "gpt-4o-mini", "text-embedding-3-small"),
+                templates=("grounded-answer-prompt@1.1.0",),
             ),
             R(
                 "2.1.0",
                 "Hybrid retrieval (keyword and vector); `top_k` 6 → 8.",
                 cfg(0.1, 800, 8, query_rewrite="gpt-4o-mini", hybrid=True),
                 ("gpt-4o", "gpt-4o-mini", "text-embedding-3-small"),
+                templates=("grounded-answer-prompt@1.1.0",),
                 promote=False,
             ),
         ),
@@ -1177,6 +1240,75 @@ WORKLOADS = [
     ),
 ]
 
+# --- Adoptions of library templates ----------------------------------------------------------
+
+# workload, template slug, version, how the workload uses it. Several are on an older version than
+# the template's current one, so "behind the current version" shows; prompt templates are adopted
+# through releases (DemoRelease.templates) instead.
+ADOPTIONS = [
+    ("Claims Triage Assistant", "rag-reference-architecture", "1.1.0", "Policy-wording index and retrieval."),
+    ("Claims Triage Assistant", "model-provider-outage-runbook", "1.1.0", "Fallback from gpt-4o to Claude Sonnet 4."),
+    ("Claims Triage Assistant", "pre-production-genai-launch-checklist", "2.0.0", "Checked before 1.0.0 went live."),
+    ("Claims Triage Assistant", "llm-as-judge-faithfulness-rubric", "1.0.0", "Weekly evaluation of triage notes."),
+    ("Claims Letter Summariser", "model-provider-outage-runbook", "2.0.0", "Gateway fallback to Claude 3.5 Haiku."),
+    ("Claims Letter Summariser", "token-budget-and-cost-guardrails-checklist", "1.0.0", "Monthly cost review."),
+    ("Medical Report Extraction", "self-hosted-model-serving-blueprint", "1.0.0", "Runs on the vLLM cluster."),
+    ("Medical Report Extraction", "responsible-ai-impact-assessment-template", "1.0.0", "Health data, high risk."),
+    ("Medical Report Extraction", "safety-red-teaming-rubric", "1.1.0", "Red-teamed before the pilot."),
+    ("Contact Centre Agent Assist", "latency-slo-runbook", "1.0.0", "Suggestions must arrive within the call."),
+    ("Contact Centre Agent Assist", "rag-reference-architecture", "1.0.0", "Knowledge article index."),
+    ("Contact Centre Agent Assist", "model-provider-outage-runbook", "2.0.0", "Fallback to gpt-4o."),
+    ("Customer Email Reply Drafts", "pre-production-genai-launch-checklist", "1.1.0", "Launch of 1.0.0."),
+    ("Customer Email Reply Drafts", "llm-as-judge-faithfulness-rubric", "1.0.0", "Weekly quality evaluation."),
+    ("Public Website Chatbot", "customer-facing-chatbot-blueprint", "1.0.0", "The bot's architecture."),
+    ("Public Website Chatbot", "safety-red-teaming-rubric", "2.0.0", "Red-teamed before each release."),
+    ("Public Website Chatbot", "pre-production-genai-launch-checklist", "2.0.0", "Go-live of the pilot."),
+    ("Code Review Assistant", "token-budget-and-cost-guardrails-checklist", "1.1.0", "At most 10 comments per MR."),
+    ("Code Review Assistant", "latency-slo-runbook", "1.1.0", "Reviews within the 30-second objective."),
+    ("Developer Portal Search", "rag-reference-architecture", "2.0.0", "Permission-aware retrieval."),
+    ("Developer Portal Search", "drift-monitoring-playbook", "1.0.0", "Weekly golden-set run."),
+    ("On-call Runbook Agent", "model-provider-outage-runbook", "1.0.0", "One of the runbooks the agent retrieves."),
+    ("Credit Memo Drafting", "self-hosted-model-serving-blueprint", "1.0.0", "Restricted data on the cluster."),
+    ("Credit Memo Drafting", "responsible-ai-impact-assessment-template", "1.0.0", "Signed off for the pilot."),
+    ("Credit Memo Drafting", "model-evaluation-before-upgrade", "1.0.0", "Before each Llama snapshot change."),
+    ("Fraud Case Narratives", "llm-as-judge-faithfulness-rubric", "1.0.0", "Every figure traced to a source."),
+    ("Fraud Case Narratives", "pre-production-genai-launch-checklist", "1.0.0", "Launch of 1.0.0."),
+    ("Campaign Copy Generator", "token-budget-and-cost-guardrails-checklist", "1.0.0", "A/B variants budget."),
+    ("Contract Clause Extraction", "model-evaluation-before-upgrade", "1.0.0", "Used for the Opus 4 trial."),
+    ("Contract Clause Extraction", "rag-reference-architecture", "1.1.0", "Clause retrieval."),
+    ("Invoice Data Capture", "model-evaluation-before-upgrade", "1.0.0", "gpt-4o snapshot upgrades."),
+    ("Invoice Data Capture", "latency-slo-runbook", "1.0.0", "Month-end peaks."),
+    ("HR Policy Assistant", "rag-reference-architecture", "2.0.0", "Country policies by permission group."),
+    ("HR Policy Assistant", "responsible-ai-impact-assessment-template", "1.0.0", "Employee-facing assistant."),
+    ("Enterprise Search Answers", "rag-reference-architecture", "2.0.0", "The reference implementation."),
+    ("Enterprise Search Answers", "drift-monitoring-playbook", "1.0.0", "Weekly golden-set run."),
+    ("Enterprise Search Answers", "latency-slo-runbook", "1.1.0", "Query rewrite adds a model call."),
+    ("Expense Policy Q&A", "token-budget-and-cost-guardrails-checklist", "1.1.0", "Pilot budget of $300."),
+]
+
+
+def _seed_adoptions() -> None:
+    """Adopt through ``adoption.adoption_set`` as the team's owner; an existing adoption of the
+    template is left as it is (whatever version the team has moved it to since)."""
+    now = timezone.now()
+    for name, slug, number, note in ADOPTIONS:
+        workload = Workload.objects.select_related("team").filter(slug=slugify(name)).first()
+        if (
+            workload is None
+            or workload.is_retired
+            or Adoption.objects.filter(workload=workload, template__slug=slug).exists()
+        ):
+            continue
+        version = TemplateVersion.objects.filter(template__slug=slug, number=number).first()
+        if version is None:
+            raise RuntimeError(f"Demo template version {slug}@{number} missing (apps.library.demo seeds it).")
+        owner = Membership.objects.filter(team=workload.team, role=Membership.Role.OWNER).first()
+        made = adoption.adoption_set(actor=owner.user if owner else None, workload=workload, version=version, note=note)
+        # Adopted a few days after the version came out (or the workload was registered).
+        adopted_at = max(filter(None, [version.published_at, workload.created_at])) + timedelta(days=3)
+        Adoption.objects.filter(pk=made.pk).update(adopted_at=min(adopted_at, now - timedelta(days=1)))
+
+
 # The path through the stages of a workload that got this far (it is registered in the first).
 STAGE_PATH = {
     "proposed": ["proposed"],
@@ -1196,6 +1328,17 @@ def _release_models(spec: DemoWorkload, release: DemoRelease, models: dict[str, 
     return [models[key] for key in spec.models if models[key].is_usable]
 
 
+def _template_versions(release: DemoRelease) -> list[TemplateVersion]:
+    found = []
+    for ref in release.templates:
+        slug, number = ref.split("@")
+        version = TemplateVersion.objects.filter(template__slug=slug, number=number).first()
+        if version is None:
+            raise RuntimeError(f"Demo template version {ref} missing (apps.library.demo seeds it).")
+        found.append(version)
+    return found
+
+
 def _play_releases(workload: Workload, spec: DemoWorkload, models: dict[str, AIModel]) -> list[int]:
     """Create (and promote, or roll back) the releases the workload does not have yet.
 
@@ -1212,6 +1355,7 @@ def _play_releases(workload: Workload, spec: DemoWorkload, models: dict[str, AIM
             ai_models=_release_models(spec, step, models),
             changelog=step.changelog,
             config=step.config,
+            template_versions=_template_versions(step),
         )
         created.append(release.pk)
         if step.promote:
@@ -1298,4 +1442,7 @@ def seed() -> list[tuple[str, str, str]]:
         raise RuntimeError(f"Demo teams missing (apps.accounts.demo seeds them): {', '.join(sorted(missing))}.")
     for spec in WORKLOADS:
         _seed_workload(spec, teams, models)
+    _seed_adoptions()
+    # New library versions after the adoptions: the publish hook tells the adopting teams.
+    library_demo.publish_followups()
     return []  # the sign-ins are printed by accounts' demo

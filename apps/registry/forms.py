@@ -12,6 +12,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import Team
+from apps.core.models import VersionState
+from apps.library.models import TemplateVersion
 
 from .models import AIModel, DataClassification, LifecycleStage, RiskTier, UseCaseCategory, Workload
 
@@ -271,6 +273,27 @@ class WorkloadCreateForm(WorkloadForm):
 # --- Releases ----------------------------------------------------------------------------
 
 
+def published_template_versions() -> QuerySet[TemplateVersion]:
+    """The library versions a release or an adoption may name: published ones, by template."""
+    return (
+        TemplateVersion.objects.filter(state=VersionState.PUBLISHED)
+        .select_related("template")
+        .order_by("template__title", "template_id", "-major", "-minor", "-patch")
+    )
+
+
+def template_version_label(version: TemplateVersion) -> str:
+    return f"{version.template.title} v{version.number}{' (current)' if version.is_current else ''}"
+
+
+NOT_PUBLISHED = "Choose published versions only: drafts, versions in review and deprecated ones cannot be used."
+
+
+class TemplateVersionChoices(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: TemplateVersion) -> str:
+        return template_version_label(obj)
+
+
 class ReleaseForm(forms.Form):
     version = forms.RegexField(
         regex=r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$",
@@ -287,6 +310,14 @@ class ReleaseForm(forms.Form):
     )
     ai_models = _model_choices(
         "Models", "The models this release calls. Each must be approved and cleared for the workload's data.", True
+    )
+    template_versions = TemplateVersionChoices(
+        queryset=published_template_versions(),
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        label="Templates",
+        help_text="The library templates (published versions, one per template) this release is built on.",
+        error_messages={"invalid_choice": NOT_PUBLISHED, "invalid_pk_value": NOT_PUBLISHED},
     )
     config = forms.CharField(
         required=False,
@@ -312,6 +343,7 @@ class ReleaseForm(forms.Form):
     def service_kwargs(self) -> dict[str, Any]:
         data = dict(self.cleaned_data)
         data["ai_models"] = list(data["ai_models"])
+        data["template_versions"] = list(data.get("template_versions") or [])
         return data
 
 

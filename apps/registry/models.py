@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.accounts.models import Team
-from apps.core.models import TimeStampedModel
+from apps.core.models import Tag, TimeStampedModel
 
 
 class DataClassification(models.TextChoices):
@@ -160,16 +160,6 @@ class ModelPrice(models.Model):
         ) / million
 
 
-class Tag(models.Model):
-    name = models.SlugField(max_length=50, unique=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-
 MONEY = {"max_digits": 14, "decimal_places": 2, "validators": [MinValueValidator(0)]}
 
 
@@ -193,7 +183,7 @@ class Workload(TimeStampedModel):
         max_length=30, choices=UseCaseCategory.choices, default=UseCaseCategory.OTHER, db_index=True
     )
     ai_models = models.ManyToManyField(AIModel, blank=True, related_name="workloads", verbose_name="models")
-    tags = models.ManyToManyField(Tag, blank=True, related_name="workloads")
+    tags = models.ManyToManyField(Tag, blank=True, related_name="workloads")  # core.Tag
     repository_url = models.URLField(blank=True)
     runbook_url = models.URLField(blank=True)
     dashboard_url = models.URLField(blank=True)
@@ -280,6 +270,10 @@ class Release(models.Model):
     version = models.CharField(max_length=40, help_text="A label such as 1.4.0.")
     changelog = models.TextField(blank=True, help_text="What changed and why. Markdown.")
     ai_models = models.ManyToManyField(AIModel, related_name="releases", verbose_name="models")
+    template_versions = models.ManyToManyField(
+        "library.TemplateVersion", blank=True, related_name="releases",
+        help_text="The library templates (published versions) this release is built on.",
+    )  # fmt: skip
     config = models.JSONField(
         default=dict, blank=True, help_text="Parameters, prompts settings, feature flags (JSON object)."
     )
@@ -330,3 +324,28 @@ class ReleaseEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} {self.kind}"
+
+
+class Adoption(models.Model):
+    """A workload's explicit use of a library template version (runbooks, blueprints, rubrics…).
+
+    Templates built into a release (prompts) are adopted through the live release instead.
+    """
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="adoptions")
+    template = models.ForeignKey("library.Template", on_delete=models.CASCADE, related_name="adoptions")
+    version = models.ForeignKey("library.TemplateVersion", on_delete=models.PROTECT, related_name="adoptions")
+    note = models.CharField(max_length=300, blank=True, help_text="How the workload uses it.")
+    adopted_at = models.DateTimeField(auto_now=True)
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["workload__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workload", "template"], name="adoption_unique_workload_template")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workload} uses {self.version}"

@@ -19,8 +19,9 @@ from django.utils.text import slugify
 from apps.accounts.models import Team, User
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record, notification_send
+from apps.library.models import TemplateVersion
 
-from . import gates
+from . import adoption, gates
 from .models import (
     AIModel,
     DataClassification,
@@ -109,8 +110,14 @@ def _tags(names: Iterable[str]) -> list[Tag]:
     return tags
 
 
+# Words that stand in URLs beside a slug (e.g. /api/v1/templates/{slug}/adoptions/upgrade/).
+RESERVED_SLUGS = {"new", "upgrade", "export", "edit", "history"}
+
+
 def _unique_slug(base: str, model: type[Model], exclude_pk: int | None = None) -> str:
     slug = slugify(base)[:110] or "workload"
+    if slug in RESERVED_SLUGS:
+        slug = f"{slug}-{model._meta.model_name}"
     candidate, n = slug, 2
     qs = model.objects.exclude(pk=exclude_pk) if exclude_pk else model.objects.all()
     while qs.filter(slug=candidate).exists():
@@ -136,6 +143,8 @@ def workload_register(
     unknown = set(fields) - WORKLOAD_FIELDS
     if unknown:
         raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    if slug and slugify(slug) in RESERVED_SLUGS:
+        raise ApplicationError(f"“{slug}” is reserved.", field_errors={"slug": ["Choose another slug."]})
     if slug and Workload.objects.filter(slug=slugify(slug)).exists():
         raise ApplicationError("A workload with this slug exists.", field_errors={"slug": ["Choose another slug."]})
     workload = Workload(
@@ -272,6 +281,7 @@ def release_create(
     ai_models: Iterable[AIModel],
     changelog: str = "",
     config: Any = None,
+    template_versions: Iterable[TemplateVersion] = (),
     request: HttpRequest | None = None,
 ) -> Release:
     # Lock the workload: its current state decides, and concurrent creations queue up.
@@ -289,6 +299,11 @@ def release_create(
     if not ai_models:
         raise ApplicationError("A release names the models it uses.", field_errors={"models": ["Choose at least one."]})
     _guard_models(ai_models, workload.data_classification)
+    # Their state now, not as the caller last saw them.
+    template_versions = list(
+        TemplateVersion.objects.select_related("template").filter(pk__in=[v.pk for v in template_versions])
+    )
+    adoption.check_usable(template_versions)
     release = Release(
         workload=workload, version=version, changelog=changelog, config=_check_config(config), created_by=actor
     )
@@ -301,12 +316,17 @@ def release_create(
             f"Version {version} exists for this workload.", field_errors={"version": ["Choose a new version label."]}
         ) from exc
     release.ai_models.set(ai_models)
+    release.template_versions.set(template_versions)
     ReleaseEvent.objects.create(workload=workload, release=release, kind=ReleaseEvent.Kind.CREATED, actor=actor)
     audit_record(
         actor=actor,
         action="release.create",
         target=release,
-        changes={"version": version, "models": [m.slug for m in ai_models]},
+        changes={
+            "version": version,
+            "models": [m.slug for m in ai_models],
+            "templates": [f"{v.template.slug}@{v.number}" for v in template_versions],
+        },
         request=request,
     )
     return release

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_adoption
 
 app_name = "registry"
 
@@ -21,4 +21,19 @@ urlpatterns = [
     path("w/<slug:slug>/releases/<int:pk>/promote/", views.release_promote, name="release-promote"),
     path("w/<slug:slug>/releases/<int:pk>/rollback/", views.release_rollback, name="release-rollback"),
     path("w/<slug:slug>/history/", views.workload_history, name="workload-history"),
+    # Library templates used by workloads (the registry owns adoption; DESIGN.md).
+    path("templates/most-adopted/", views_adoption.most_adopted, name="templates-most-adopted"),
+    path("templates/<slug:template_slug>/adopters/", views_adoption.template_adopters, name="template-adopters"),
+    path("w/<slug:slug>/templates/", views_adoption.workload_templates, name="workload-templates"),
+    path("w/<slug:slug>/templates/adopt/", views_adoption.adoption_create, name="adoption-create"),
+    path(
+        "w/<slug:slug>/templates/<slug:template_slug>/remove/",
+        views_adoption.adoption_remove,
+        name="adoption-remove",
+    ),
+    path(
+        "w/<slug:slug>/templates/<slug:template_slug>/upgrade/",
+        views_adoption.template_upgrade,
+        name="template-upgrade",
+    ),
 ]

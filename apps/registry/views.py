@@ -320,7 +320,9 @@ def release_list(request: HttpRequest, slug: str) -> HttpResponse:
     workload = _workload(request, slug)
     releases = [
         ReleaseRow(release, json.dumps(release.config, indent=2, sort_keys=True, ensure_ascii=False))
-        for release in selectors.release_list(user=request.user, workload=workload)
+        for release in selectors.release_list(user=request.user, workload=workload).prefetch_related(
+            "template_versions__template"
+        )
     ]
     context = {
         **_workload_context(request, workload, "releases"),
@@ -414,9 +416,12 @@ def release_create(request: HttpRequest, slug: str) -> HttpResponse:
     if workload.is_retired:
         status = 409 if request.method == "POST" else 200
         return render(request, "registry/release_form.html", {"workload": workload, "retired": True}, status=status)
-    form = ReleaseForm(
-        request.POST if request.method == "POST" else None, initial={"ai_models": list(workload.ai_models.all())}
-    )
+    live = workload.live_release
+    initial = {
+        "ai_models": list(workload.ai_models.all()),
+        "template_versions": list(live.template_versions.all()) if live else [],
+    }
+    form = ReleaseForm(request.POST if request.method == "POST" else None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             release = services.release_create(

@@ -324,3 +324,9 @@ class TestSelectors:
         assert set(selectors.model_usable_for(data_classification="internal")) == {mini}
         assert set(selectors.model_usable_for(data_classification="public")) == {mini, public_only}
         assert AIModel.objects.count() == 3
+
+
+def test_words_used_in_urls_are_not_workload_slugs(team, team_member) -> None:
+    assert services.workload_register(actor=team_member, team=team, name="Upgrade").slug == "upgrade-workload"
+    with pytest.raises(ApplicationError, match="reserved"):
+        services.workload_register(actor=team_member, team=team, name="X", slug="upgrade")

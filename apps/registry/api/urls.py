@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import adoption, views
 
 router = SimpleRouter()
 router.register("workloads", views.WorkloadViewSet, basename="workload")
@@ -29,5 +29,20 @@ urlpatterns = [
         "workloads/<slug:workload_slug>/releases/<int:pk>/rollback/",
         releases.as_view({"post": "rollback"}),
         name="release-rollback",
+    ),
+    path(
+        "templates/<slug:template_slug>/adoptions/",
+        adoption.AdoptionViewSet.as_view({"get": "list", "post": "create"}),
+        name="template-adoption-list",
+    ),
+    path(
+        "templates/<slug:template_slug>/adoptions/upgrade/",
+        adoption.AdoptionViewSet.as_view({"post": "upgrade"}),
+        name="template-adoption-upgrade",
+    ),
+    path(
+        "templates/<slug:template_slug>/adoptions/<slug:workload_slug>/",
+        adoption.AdoptionViewSet.as_view({"delete": "destroy"}),
+        name="template-adoption-detail",
     ),
 ]
