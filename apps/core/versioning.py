@@ -39,6 +39,11 @@ def on_publish(model: type[VersionBase], hook: PublishHook) -> None:
         hooks.append(hook)
 
 
+def _lines(text: str) -> str:
+    """One kind of line end, whatever the browser posted (textareas send CRLF)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def semver_parse(number: str) -> tuple[int, int, int]:
     match = SEMVER.match(number.strip())
     if not match:
@@ -99,8 +104,8 @@ def version_create(
         major=major,
         minor=minor,
         patch=patch,
-        body=body,
-        changelog=changelog,
+        body=_lines(body),
+        changelog=_lines(changelog),
         created_by=actor,
         **extra,
     )
@@ -125,6 +130,7 @@ def version_update(*, version: V, actor: User | None, request: HttpRequest | Non
             f"Version {version.number} is {version.get_state_display().lower()}; it cannot change. "
             "Create a new version instead."
         )
+    fields = {name: _lines(value) if name in {"body", "changelog"} else value for name, value in fields.items()}
     changed = {name: value for name, value in fields.items() if getattr(version, name) != value}
     for name, value in changed.items():
         setattr(version, name, value)

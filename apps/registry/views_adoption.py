@@ -32,9 +32,13 @@ from .views import HTMX_VARY, _partial, _redirect, _require, _workload, _workloa
 SHOWN_STATES = (VersionState.PUBLISHED, VersionState.DEPRECATED)
 
 
-def _template(slug: str) -> Template:
+def _template(slug: str, *, unpublished_ok: bool = False) -> Template:
+    """The template, once something of it is published (``unpublished_ok``: for those who see
+    drafts, so the CoE's own template page shows "no adopters yet" rather than an error)."""
     template = Template.objects.filter(slug=slug).first()
-    if template is None or not template.versions.filter(state__in=SHOWN_STATES).exists():
+    if template is None:
+        raise Http404("No such template.")
+    if not unpublished_ok and not template.versions.filter(state__in=SHOWN_STATES).exists():
         raise Http404("No such template.")
     return template
 
@@ -76,7 +80,7 @@ class VersionGroup:
 @login_required
 @vary_on_headers(*HTMX_VARY)
 def template_adopters(request: HttpRequest, template_slug: str) -> HttpResponse:
-    template = _template(template_slug)
+    template = _template(template_slug, unpublished_ok=request.user.has_perm("library.view_draft_versions"))
     adopters = [a for a in adoption.adopter_list(template=template) if a.version.state in SHOWN_STATES]
     groups: dict[int, VersionGroup] = {}
     for adopter in adopters:

@@ -152,10 +152,14 @@ class TestTemplateAdopters:
         text = _text(client_for(team_member).get(reverse("registry:template-adopters", args=[runbook.slug])))
         assert "No workload uses Provider outage runbook yet." in text
 
-    def test_unknown_and_unpublished_templates_are_not_found(self, client_for, coe_staff, runbook) -> None:
+    def test_unknown_and_unpublished_templates_are_not_found(
+        self, client_for, coe_staff, team_member, runbook
+    ) -> None:
         library.version_create(actor=coe_staff, template=runbook, number="1.0.0", body="Draft.")
+        # Unpublished: hidden from those who cannot see drafts (the CoE sees an empty panel).
+        url = reverse("registry:template-adopters", args=[runbook.slug])
+        assert client_for(team_member).get(url).status_code == 404
         client = client_for(coe_staff)
-        assert client.get(reverse("registry:template-adopters", args=[runbook.slug])).status_code == 404
         assert client.get(reverse("registry:template-adopters", args=["no-such-template"])).status_code == 404
 
 
@@ -449,3 +453,18 @@ class TestReleaseTemplates:
         )
         assert response.context["form"].errors["template_versions"]
         assert not Release.objects.exists()
+
+
+def test_adopters_panel_of_an_unpublished_template_is_empty_for_coe_and_hidden_from_others(
+    client_for, coe_staff, team_member
+) -> None:
+    from apps.library import services as library_services
+
+    template = library_services.template_create(
+        actor=coe_staff, title="Unpublished runbook", kind="runbook", category="infrastructure", summary="Soon."
+    )
+    library_services.version_create(actor=coe_staff, template=template, number="1.0.0", body="Draft.")
+    url = reverse("registry:template-adopters", args=[template.slug])
+    response = client_for(coe_staff).get(url, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert client_for(team_member).get(url).status_code == 404
