@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.library",
     "apps.registry",
+    "apps.governance",
 ]
 
 MIDDLEWARE = [
@@ -239,6 +240,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 30.0,
         "options": {"queue": "default", "expires": 60},
     },
+    "waiver-reminders": {
+        "task": "apps.governance.tasks.waivers_remind_task",
+        "schedule": 60 * 60 * 6,
+        "options": {"queue": "default"},
+    },
 }
 CELERY_TIMEZONE = "UTC"
 
@@ -315,6 +321,16 @@ SPECTACULAR_SETTINGS = {
     # One name for a choice set used by several fields.
     "ENUM_NAME_OVERRIDES": {
         "DataClassificationEnum": "apps.registry.models.DataClassification",
+        "RiskTierEnum": "apps.registry.models.RiskTier",
+        "LifecycleStageEnum": "apps.registry.models.LifecycleStage",
+        # "kind", "state" and "status" mean different things in different apps.
+        "KindEnum": "apps.library.models.Template.Kind",
+        "StateEnum": "apps.core.models.VersionState",
+        "StatusEnum": "apps.registry.models.Release.Status",
+        "ControlKindEnum": "apps.governance.models.Control.Kind",
+        "CheckResultStateEnum": "apps.governance.models.CheckResult.State",
+        "ComplianceStateEnum": "apps.governance.services.State.LABELS",
+        "WaiverStatusEnum": "apps.governance.models.Waiver.Status",
     },
 }
 

@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.registry.api.urls")),
     path("", include("apps.library.api.urls")),
+    path("", include("apps.governance.api.urls")),
 ]
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("accounts/", include("apps.accounts.urls")),
     path("registry/", include("apps.registry.urls")),
     path("library/", include("apps.library.urls")),
+    path("governance/", include("apps.governance.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -106,6 +106,10 @@ def _merge() -> None:
         "tests.library.access_pages",
         "tests.library.access_api",
         "tests.registry.access_adoption",
+        "tests.governance.access",
+        "tests.governance.access_pages",
+        "tests.governance.access_pages_compliance",
+        "tests.governance.access_api",
     ):
         try:
             module = importlib.import_module(name)

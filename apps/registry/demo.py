@@ -26,7 +26,7 @@ from apps.accounts.models import Membership, Team
 from apps.library import demo as library_demo
 from apps.library.models import TemplateVersion
 
-from . import adoption, services
+from . import adoption, gates, services
 from .models import Adoption, AIModel, Release, ReleaseEvent, Workload
 
 PRICE_NOTE = "List price, example only — check the provider"
@@ -1440,8 +1440,11 @@ def seed() -> list[tuple[str, str, str]]:
     missing = {w.team for w in WORKLOADS} - set(teams)
     if missing:
         raise RuntimeError(f"Demo teams missing (apps.accounts.demo seeds them): {', '.join(sorted(missing))}.")
-    for spec in WORKLOADS:
-        _seed_workload(spec, teams, models)
+    # These histories happened before today's rules (governance approvals, policies): load them
+    # as they were, without gates.
+    with gates.suspended():
+        for spec in WORKLOADS:
+            _seed_workload(spec, teams, models)
     _seed_adoptions()
     # New library versions after the adoptions: the publish hook tells the adopting teams.
     library_demo.publish_followups()

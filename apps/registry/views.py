@@ -279,7 +279,7 @@ def workload_retire(request: HttpRequest, slug: str) -> HttpResponse:
 
 # --- The workload page and its tabs ------------------------------------------------------
 
-DETAIL_TABS = ("overview", "compliance", "telemetry", "feedback")
+DETAIL_TABS = ("overview", "telemetry", "feedback")
 
 
 def _workload_context(request: HttpRequest, workload: Workload, tab: str) -> dict[str, Any]:

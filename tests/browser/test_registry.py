@@ -47,7 +47,8 @@ def workload(team: Team, approved_model: AIModel) -> Workload:
         name="Claims Summariser",
         team=team,
         lifecycle_stage="pilot",
-        risk_tier="high",
+        # Limited: a high-risk release also needs governance's approval (tests/governance).
+        risk_tier="limited",
         data_classification="confidential",
         value_per_request=Decimal("0.25"),
         fixed_monthly_run_cost=Decimal("120.00"),

@@ -17,7 +17,7 @@ from django.db import connection
 from apps.core.models import Heartbeat
 from apps.core.tasks import heartbeat_record_task
 
-pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -70,6 +70,7 @@ def worker_queue() -> str:
         sys.stdout.write(output[-4000:])
 
 
+@pytest.mark.worker
 def test_a_real_worker_runs_the_heartbeat_task(worker_queue: str) -> None:
     assert not Heartbeat.objects.exists()
     heartbeat_record_task.apply_async(queue=worker_queue)
@@ -87,3 +88,12 @@ def test_tasks_are_not_run_eagerly() -> None:
 
     assert app.conf.task_always_eager is False
     assert [q.name for q in app.conf.task_queues] == list(settings.CELERY_QUEUES)
+
+
+def test_every_beat_schedule_names_a_registered_task() -> None:
+    from coe_portal.celery import app
+
+    app.loader.import_default_modules()
+    for name, entry in settings.CELERY_BEAT_SCHEDULE.items():
+        assert entry["task"] in app.tasks, f"beat entry {name} names an unknown task {entry['task']}"
+        assert entry.get("options", {}).get("queue", "default") in settings.CELERY_QUEUES

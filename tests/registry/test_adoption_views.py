@@ -152,9 +152,7 @@ class TestTemplateAdopters:
         text = _text(client_for(team_member).get(reverse("registry:template-adopters", args=[runbook.slug])))
         assert "No workload uses Provider outage runbook yet." in text
 
-    def test_unknown_and_unpublished_templates_are_not_found(
-        self, client_for, coe_staff, team_member, runbook
-    ) -> None:
+    def test_unknown_and_unpublished_templates_are_not_found(self, client_for, coe_staff, team_member, runbook) -> None:
         library.version_create(actor=coe_staff, template=runbook, number="1.0.0", body="Draft.")
         # Unpublished: hidden from those who cannot see drafts (the CoE sees an empty panel).
         url = reverse("registry:template-adopters", args=[runbook.slug])

@@ -60,7 +60,8 @@ def workload(team, team_member, mini) -> Workload:
         ai_models=[mini],
         tags=["claims", "summaries"],
         lifecycle_stage="production",
-        risk_tier="high",
+        # Limited, not high: high-risk promotion also needs governance's approval (tests/governance).
+        risk_tier="limited",
         data_classification="confidential",
         fixed_monthly_run_cost=Decimal("321.00"),
         monthly_budget=Decimal("4321.00"),
@@ -124,7 +125,7 @@ class TestWorkloadList:
         content = response.content.decode()
         assert response.status_code == 200
         assert reverse("registry:workload-detail", args=[workload.slug]) in content
-        for text in ("Claims Assistant", "Claims Automation", "Production", "badge--high", "GPT-4o mini", "1.0.0"):
+        for text in ("Claims Assistant", "Claims Automation", "Production", "badge--limited", "GPT-4o mini", "1.0.0"):
             assert text in content
 
     def test_htmx_filter_answers_with_the_table_only(self, client_for, team_member, workload, other_workload) -> None:
@@ -141,7 +142,7 @@ class TestWorkloadList:
     def test_without_htmx_the_filtered_list_is_a_whole_page(
         self, client_for, team_member, workload, other_workload
     ) -> None:
-        response = client_for(team_member).get(reverse("registry:workload-list"), {"risk_tier": "high"})
+        response = client_for(team_member).get(reverse("registry:workload-list"), {"risk_tier": "limited"})
         content = response.content.decode()
         assert "<html" in content
         assert 'hx-get="/registry/"' in content
@@ -468,7 +469,6 @@ class TestWorkloadDetail:
     @pytest.mark.parametrize(
         ("tab", "text"),
         [
-            ("compliance", "Compliance arrives with the governance module."),
             ("telemetry", "Telemetry arrives with the telemetry module."),
             ("feedback", "Feedback arrives with the feedback module."),
         ],
@@ -678,7 +678,7 @@ class TestPromoteAndRollback:
 
 class TestWorkloadHistory:
     def test_history_reads_as_before_and_after(self, client_for, team_member, workload) -> None:
-        services.workload_update(actor=team_member, workload=workload, name="Claims Helper", risk_tier="limited")
+        services.workload_update(actor=team_member, workload=workload, name="Claims Helper", risk_tier="minimal")
         _release(workload, team_member, "1.0.0", promote=True)
         content = client_for(team_member).get(reverse("registry:workload-history", args=[workload.slug])).content
         content = content.decode()
@@ -686,7 +686,7 @@ class TestWorkloadHistory:
         assert "Changed" in content
         assert '<span class="changes__field">name</span>: Claims Assistant' in content
         assert "Claims Helper" in content
-        assert '<span class="changes__field">risk tier</span>: high' in content
+        assert '<span class="changes__field">risk tier</span>: limited' in content
         assert "Release promoted" in content
         assert 'none <span aria-hidden="true">→</span>' in content  # from no release to 1.0.0
         assert "Tina Member" in content

@@ -1,0 +1,615 @@
+"""Governance: policies in versions, controls, attestations, automated checks, waivers,
+compliance per workload, and the high-risk release gate.
+
+Automated controls are evaluated against a plain mapping of metrics (``evaluate``), so telemetry's
+scoring can call ``check_record`` with what it computed and tests can call it with numbers. A
+missing metric or threshold gives "not yet evaluated", never a silent pass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.text import slugify
+
+from apps.accounts.models import User
+from apps.accounts.roles import COE_STAFF
+from apps.core import versioning
+from apps.core.exceptions import ApplicationError
+from apps.core.models import Tag, VersionState
+from apps.core.services import audit_record, notification_send
+from apps.registry.models import LifecycleStage, Release, RiskTier, Workload
+
+from .models import (
+    CHOICE_SETS,
+    Attestation,
+    CheckResult,
+    Control,
+    Framework,
+    Policy,
+    PolicyVersion,
+    ReleaseApproval,
+    ThresholdSource,
+    Waiver,
+)
+
+MAX_WAIVER_DAYS = 366
+REMIND_DAYS_BEFORE = 7
+
+
+class State:
+    """A control's state for one workload."""
+
+    PASSING = "passing"
+    FAILING = "failing"
+    ATTESTED = "attested"
+    ATTESTATION_DUE = "attestation_due"
+    WAIVED = "waived"
+    NOT_EVALUATED = "not_evaluated"
+
+    LABELS = {
+        PASSING: "Passing",
+        FAILING: "Failing",
+        ATTESTED: "Attested",
+        ATTESTATION_DUE: "Attestation due",
+        WAIVED: "Waived",
+        NOT_EVALUATED: "Not yet evaluated",
+    }
+    COMPLIANT = {PASSING, ATTESTED, WAIVED}
+
+
+# --- Policies and controls ----------------------------------------------------------------
+
+
+@transaction.atomic
+def policy_create(
+    *, actor: User | None, title: str, category: str, summary: str, tags: Iterable[str] = (),
+    request: HttpRequest | None = None,
+) -> Policy:  # fmt: skip
+    slug = slugify(title)[:160]
+    if not slug:
+        raise ApplicationError("A policy needs a title.", field_errors={"title": ["This field is required."]})
+    if Policy.objects.filter(slug=slug).exists():
+        raise ApplicationError("A policy with this title exists.", field_errors={"title": ["Choose another title."]})
+    policy = Policy(title=title.strip(), slug=slug, category=category, summary=summary.strip(), owner=actor)
+    _clean(policy, exclude=["owner"])
+    policy.save()
+    policy.tags.set(Tag.objects.get_or_create(name=slugify(t)[:50])[0] for t in tags if slugify(t))
+    audit_record(actor=actor, action="policy.create", target=policy, request=request)
+    return policy
+
+
+def _clean(instance: Any, exclude: list[str]) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        errors = {f: [str(m) for m in ms] for f, ms in exc.message_dict.items()}
+        raise ApplicationError("Please correct the highlighted fields.", field_errors=errors) from exc
+
+
+def _check_refs(refs: Any) -> list[dict[str, str]]:
+    if refs is None:
+        return []
+    if not isinstance(refs, list) or not all(isinstance(r, dict) for r in refs):
+        raise ApplicationError("Framework references must be a list of {framework, reference}.",
+                               field_errors={"framework_refs": ["Give a list of {framework, reference}."]})  # fmt: skip
+    clean = []
+    for ref in refs:
+        framework, reference = str(ref.get("framework", "")), str(ref.get("reference", "")).strip()
+        if framework not in Framework.values or not reference:
+            raise ApplicationError(
+                "Each framework reference names a known framework and a reference.",
+                field_errors={"framework_refs": [f"Framework one of {', '.join(Framework.values)}, and a reference."]},
+            )
+        clean.append({"framework": framework, "reference": reference[:120]})
+    return clean
+
+
+def policy_version_create(
+    *, actor: User | None, policy: Policy, number: str, body: str = "", changelog: str = "",
+    effective_date: date | None = None, framework_refs: Any = None, copy_controls_from: PolicyVersion | None = None,
+    request: HttpRequest | None = None,
+) -> PolicyVersion:  # fmt: skip
+    """A new draft; ``copy_controls_from`` carries the controls over so the CoE edits, not retypes."""
+    with transaction.atomic():
+        version = versioning.version_create(
+            model=PolicyVersion, document=policy, number=number, actor=actor, body=body, changelog=changelog,
+            effective_date=effective_date, framework_refs=_check_refs(framework_refs), request=request,
+        )  # fmt: skip
+        if copy_controls_from is not None:
+            for control in copy_controls_from.controls.all():
+                control.pk = None
+                control.policy_version = version
+                control.save()
+    return version
+
+
+CONTROL_FIELDS = {
+    "key", "title", "statement", "rationale", "risk_tiers", "data_classifications", "lifecycle_stages", "kind",
+    "attestation_valid_days", "metric", "operator", "threshold", "threshold_source", "window_days",
+}  # fmt: skip
+
+
+def _validate_control(control: Control) -> None:
+    errors: dict[str, list[str]] = {}
+    for name, allowed in CHOICE_SETS.items():
+        values = getattr(control, name)
+        if not isinstance(values, list) or any(v not in allowed for v in values):
+            errors[name] = [f"Choose from: {', '.join(sorted(allowed))} (empty for all)."]
+    if control.kind == Control.Kind.AUTOMATED:
+        if not control.metric:
+            errors["metric"] = ["An automated check names the metric it reads."]
+        if not control.operator:
+            errors["operator"] = ["Choose how the metric compares with the threshold."]
+        if control.threshold_source == ThresholdSource.FIXED and control.threshold is None:
+            errors["threshold"] = ["Give a threshold, or take it from the workload's own objective or budget."]
+    if errors:
+        raise ApplicationError("Please correct the control.", field_errors=errors)
+    _clean(control, exclude=["policy_version"])
+
+
+@transaction.atomic
+def control_add(
+    *, actor: User | None, version: PolicyVersion, request: HttpRequest | None = None, **fields: Any
+) -> Control:
+    unknown = set(fields) - CONTROL_FIELDS
+    if unknown:
+        raise ApplicationError(f"Unknown fields: {', '.join(sorted(unknown))}.")
+    version = PolicyVersion.objects.select_for_update().get(pk=version.pk)
+    if not version.is_editable:
+        raise ApplicationError(f"Version {version.number} is published; add controls to a new version.")
+    fields["key"] = slugify(fields.get("key") or fields.get("title", ""))[:80]
+    if version.controls.filter(key=fields["key"]).exists():
+        raise ApplicationError(
+            "A control with this key exists in this version.", field_errors={"key": ["Use another key."]}
+        )
+    control = Control(policy_version=version, **fields)
+    _validate_control(control)
+    control.save()
+    audit_record(actor=actor, action="policy.control_add", target=version.policy,
+                 changes={"number": version.number, "key": control.key}, request=request)  # fmt: skip
+    return control
+
+
+@transaction.atomic
+def control_update(
+    *, actor: User | None, control: Control, request: HttpRequest | None = None, **fields: Any
+) -> Control:
+    unknown = set(fields) - (CONTROL_FIELDS - {"key"})
+    if unknown:
+        raise ApplicationError(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    control = Control.objects.select_related("policy_version__policy").get(pk=control.pk)
+    if not control.policy_version.is_editable:
+        raise ApplicationError("This control belongs to a published version; change it in a new version.")
+    for name, value in fields.items():
+        setattr(control, name, value)
+    _validate_control(control)
+    control.save()
+    audit_record(actor=actor, action="policy.control_update", target=control.policy_version.policy,
+                 changes={"number": control.policy_version.number, "key": control.key, "fields": sorted(fields)},
+                 request=request)  # fmt: skip
+    return control
+
+
+def _publish_check(version: PolicyVersion) -> list[str]:
+    problems = []
+    if not version.body.strip():
+        problems.append("The body is empty.")
+    if not version.controls.exists():
+        problems.append("A policy version needs at least one control.")
+    return problems
+
+
+def policy_version_publish(
+    *, actor: User | None, version: PolicyVersion, request: HttpRequest | None = None
+) -> PolicyVersion:
+    """Publish and make current; the publish hook tells the teams what they must (re-)attest."""
+    return versioning.version_publish(version=version, actor=actor, check=_publish_check, request=request)
+
+
+# --- Applicability and automated evaluation ------------------------------------------------
+
+
+def current_controls() -> QuerySet[Control]:
+    return Control.objects.filter(
+        policy_version__is_current=True, policy_version__state=VersionState.PUBLISHED
+    ).select_related("policy_version__policy")
+
+
+def applicable_controls(*, workload: Workload, controls: Iterable[Control] | None = None) -> list[Control]:
+    if workload.lifecycle_stage == LifecycleStage.RETIRED:
+        return []
+    pool = current_controls() if controls is None else controls
+    return [control for control in pool if control.applies_to(workload)]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    observed: dict[str, Any]
+    detail: str
+
+
+def _number(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+    return number if number.is_finite() and not (isinstance(value, float) and math.isnan(value)) else None
+
+
+def _plain(number: Decimal) -> str:
+    """2000, not 2E+3; 0.01, not 0.0100."""
+    return format(number.normalize(), "f")
+
+
+COMPARE = {
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+}
+
+
+def evaluate(*, control: Control, metrics: Mapping[str, Any], workload: Workload) -> Outcome:
+    """Evaluate one automated control against a mapping of metric name → value."""
+    if control.kind != Control.Kind.AUTOMATED:
+        raise ApplicationError(f"{control.title} is not an automated check.")
+    observed: dict[str, Any] = {
+        "metric": control.metric, "operator": control.operator, "window_days": control.window_days,
+        "threshold_source": control.threshold_source,
+    }  # fmt: skip
+    value = _number(metrics.get(control.metric))
+    observed["value"] = str(value) if value is not None else None
+    if value is None:
+        return Outcome(State.NOT_EVALUATED, observed, f"No {control.get_metric_display().lower()} measured yet.")
+    if control.threshold_source == ThresholdSource.FIXED:
+        threshold = _number(control.threshold)
+    else:
+        threshold = _number(getattr(workload, control.threshold_source))
+    observed["threshold"] = str(threshold) if threshold is not None else None
+    if threshold is None:
+        label = ThresholdSource(control.threshold_source).label.lower()
+        return Outcome(State.NOT_EVALUATED, observed, f"No threshold: {label} is not set.")
+    passed = COMPARE[control.operator](value, threshold)
+    verdict = "meets" if passed else "breaks"
+    detail = f"{control.metric} = {_plain(value)} ({verdict} {control.operator} {_plain(threshold)})"
+    return Outcome(State.PASSING if passed else State.FAILING, observed, detail)
+
+
+@transaction.atomic
+def check_record(*, workload: Workload, metrics: Mapping[str, Any]) -> list[CheckResult]:
+    """Evaluate every applicable automated control and store each result as evidence. A control
+    that turns failing tells the owning team and the CoE."""
+    results = []
+    for control in applicable_controls(workload=workload):
+        if control.kind != Control.Kind.AUTOMATED:
+            continue
+        outcome = evaluate(control=control, metrics=metrics, workload=workload)
+        previous = _latest_result(workload=workload, control=control)
+        result = CheckResult.objects.create(
+            workload=workload, control=control, state=outcome.state, observed=outcome.observed, detail=outcome.detail
+        )
+        results.append(result)
+        if outcome.state == State.FAILING and (previous is None or previous.state != State.FAILING):
+            _notify_failing(workload=workload, control=control, outcome=outcome)
+    return results
+
+
+def _latest_result(*, workload: Workload, control: Control) -> CheckResult | None:
+    """The newest result for this control's key in this policy, whichever version evaluated it."""
+    return (
+        CheckResult.objects.filter(
+            workload=workload, control__key=control.key, control__policy_version__policy=control.policy_version.policy
+        )
+        .order_by("-evaluated_at", "-id")
+        .first()
+    )
+
+
+def _coe_staff() -> QuerySet[User]:
+    return User.objects.filter(groups__name=COE_STAFF, is_active=True)
+
+
+def _team_members(workload: Workload) -> QuerySet[User]:
+    return User.objects.filter(memberships__team=workload.team_id, is_active=True)
+
+
+def _notify_failing(*, workload: Workload, control: Control, outcome: Outcome) -> None:
+    from django.urls import reverse
+
+    notification_send(
+        recipients=[*_team_members(workload), *_coe_staff()],
+        title=f"{workload.name}: “{control.title}” is failing",
+        body=f"{control.policy_version.policy.title}: {control.describe_check()}.\n\nSeen: {outcome.detail}.",
+        url=reverse("registry:workload-detail", args=[workload.slug]),
+    )
+
+
+# --- Attestations -------------------------------------------------------------------------
+
+
+@transaction.atomic
+def attest(
+    *, actor: User | None, workload: Workload, control: Control, answer: str, evidence_url: str = "",
+    request: HttpRequest | None = None,
+) -> Attestation:  # fmt: skip
+    control = Control.objects.select_related("policy_version__policy").get(pk=control.pk)
+    if control.kind != Control.Kind.ATTESTATION:
+        raise ApplicationError(f"“{control.title}” is checked automatically; it takes no attestation.")
+    if not control.policy_version.is_current:
+        raise ApplicationError("This control is not in the current version of its policy.")
+    if not control.applies_to(workload):
+        raise ApplicationError(f"“{control.title}” does not apply to {workload.name}.")
+    if not answer.strip():
+        raise ApplicationError(
+            "Say how the workload meets the control.", field_errors={"answer": ["This field is required."]}
+        )
+    expires_at = (
+        timezone.now() + timedelta(days=control.attestation_valid_days) if control.attestation_valid_days else None
+    )
+    attestation = Attestation(
+        workload=workload, control=control, answer=answer.strip(), evidence_url=evidence_url, attested_by=actor,
+        expires_at=expires_at, content_hash=control.content_hash,
+    )  # fmt: skip
+    _clean(attestation, exclude=["workload", "control", "attested_by"])
+    attestation.save()
+    audit_record(actor=actor, action="attestation.create", target=workload,
+                 changes={"policy": control.policy_version.policy.slug, "control": control.key,
+                          "version": control.policy_version.number}, request=request)  # fmt: skip
+    return attestation
+
+
+# --- Waivers ------------------------------------------------------------------------------
+
+
+def _active_waiver(*, workload: Workload, control: Control, today: date) -> Waiver | None:
+    return Waiver.objects.filter(
+        workload=workload, policy=control.policy_version.policy, control_key=control.key,
+        status=Waiver.Status.APPROVED, ends_on__gte=today,
+    ).first()  # fmt: skip
+
+
+@transaction.atomic
+def waiver_request(
+    *, actor: User | None, workload: Workload, control: Control, justification: str, ends_on: date,
+    compensating_controls: str = "", request: HttpRequest | None = None,
+) -> Waiver:  # fmt: skip
+    control = Control.objects.select_related("policy_version__policy").get(pk=control.pk)  # as stored now
+    today = timezone.localdate()
+    errors: dict[str, list[str]] = {}
+    if not justification.strip():
+        errors["justification"] = ["Say why the control cannot be met for now."]
+    if ends_on <= today:
+        errors["ends_on"] = ["The end date must be in the future."]
+    elif ends_on > today + timedelta(days=MAX_WAIVER_DAYS):
+        errors["ends_on"] = ["A waiver lasts a year at most; ask again when it ends."]
+    if errors:
+        raise ApplicationError("Please correct the waiver request.", field_errors=errors)
+    if not control.applies_to(workload) or not control.policy_version.is_current:
+        raise ApplicationError(f"“{control.title}” does not apply to {workload.name}.")
+    open_waiver = Waiver.objects.filter(
+        workload=workload, policy=control.policy_version.policy, control_key=control.key, ends_on__gte=today,
+        status__in=[Waiver.Status.REQUESTED, Waiver.Status.APPROVED],
+    ).exists()  # fmt: skip
+    if open_waiver:
+        raise ApplicationError("There is already an open or approved waiver for this control.")
+    waiver = Waiver.objects.create(
+        workload=workload, policy=control.policy_version.policy, control_key=control.key,
+        justification=justification.strip(), compensating_controls=compensating_controls.strip(), ends_on=ends_on,
+        requested_by=actor,
+    )  # fmt: skip
+    audit_record(actor=actor, action="waiver.request", target=workload,
+                 changes={"control": control.key, "ends_on": ends_on.isoformat()}, request=request)  # fmt: skip
+    notification_send(recipients=_coe_staff(), title=f"Waiver requested: {workload.name}, “{control.title}”",
+                      body=waiver.justification)  # fmt: skip
+    return waiver
+
+
+@transaction.atomic
+def waiver_decide(
+    *, actor: User | None, waiver: Waiver, approve: bool, comment: str = "", request: HttpRequest | None = None
+) -> Waiver:
+    waiver = Waiver.objects.select_for_update().select_related("workload").get(pk=waiver.pk)
+    if waiver.status != Waiver.Status.REQUESTED:
+        raise ApplicationError(f"This waiver is {waiver.get_status_display().lower()} already.")
+    if not approve and not comment.strip():
+        raise ApplicationError("Say why the waiver is rejected.", field_errors={"comment": ["This field is required."]})
+    waiver.status = Waiver.Status.APPROVED if approve else Waiver.Status.REJECTED
+    waiver.decided_by, waiver.decided_at, waiver.decision_comment = actor, timezone.now(), comment.strip()
+    waiver.save()
+    audit_record(actor=actor, action=f"waiver.{'approve' if approve else 'reject'}", target=waiver.workload,
+                 changes={"control": waiver.control_key, "comment": comment}, request=request)  # fmt: skip
+    notification_send(
+        recipients=_team_members(waiver.workload),
+        title=f"Waiver {waiver.get_status_display().lower()}: {waiver.workload.name}, {waiver.control_key}",
+        body=comment or f"It holds until {waiver.ends_on:%d %b %Y}.",
+    )
+    return waiver
+
+
+def waivers_remind(*, today: date | None = None) -> int:
+    """Beat task: tell teams a week before an approved waiver ends (once per waiver)."""
+    today = today or timezone.localdate()
+    due = Waiver.objects.filter(
+        status=Waiver.Status.APPROVED, reminded_at__isnull=True,
+        ends_on__gte=today, ends_on__lte=today + timedelta(days=REMIND_DAYS_BEFORE),
+    ).select_related("workload")  # fmt: skip
+    count = 0
+    for waiver in due:
+        # Claim the waiver with a conditional update, so two workers never remind twice.
+        if Waiver.objects.filter(pk=waiver.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
+            notification_send(
+                recipients=_team_members(waiver.workload),
+                title=f"Waiver ends on {waiver.ends_on:%d %b %Y}: {waiver.workload.name}, {waiver.control_key}",
+                body="After that the control's real state counts again. Meet the control, or ask for a new waiver.",
+            )
+            count += 1
+    return count
+
+
+# --- Compliance -----------------------------------------------------------------------------
+
+
+@dataclass
+class ControlStatus:
+    control: Control
+    state: str
+    detail: str = ""
+    attestation: Attestation | None = None
+    waiver: Waiver | None = None
+    result: CheckResult | None = None
+    real_state: str = ""
+
+    @property
+    def label(self) -> str:
+        return State.LABELS[self.state]
+
+    @property
+    def compliant(self) -> bool:
+        return self.state in State.COMPLIANT
+
+
+@dataclass
+class Compliance:
+    workload: Workload
+    statuses: list[ControlStatus] = field(default_factory=list)
+
+    @property
+    def score(self) -> float | None:
+        """Share of applicable controls that pass, are attested or waived (None: none apply)."""
+        if not self.statuses:
+            return None
+        return sum(s.compliant for s in self.statuses) / len(self.statuses)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(State.LABELS, 0)
+        for status in self.statuses:
+            counts[status.state] += 1
+        return counts
+
+
+def _attestation_status(workload: Workload, control: Control, now: datetime) -> tuple[str, str, Attestation | None]:
+    latest = (
+        Attestation.objects.filter(
+            workload=workload, control__key=control.key, control__policy_version__policy=control.policy_version.policy
+        )
+        .select_related("control__policy_version")
+        .order_by("-attested_at", "-id")
+        .first()
+    )
+    if latest is None:
+        return State.ATTESTATION_DUE, "Not attested yet.", None
+    if latest.content_hash != control.content_hash:
+        return (State.ATTESTATION_DUE,
+                f"The control changed in v{control.policy_version.number}; attest again.", latest)  # fmt: skip
+    if latest.expires_at is not None and latest.expires_at <= now:
+        return State.ATTESTATION_DUE, f"The attestation expired on {latest.expires_at:%d %b %Y}.", latest
+    return State.ATTESTED, f"Attested on {latest.attested_at:%d %b %Y}.", latest
+
+
+def compliance(*, workload: Workload, now: datetime | None = None) -> Compliance:
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    report = Compliance(workload=workload)
+    for control in applicable_controls(workload=workload):
+        if control.kind == Control.Kind.ATTESTATION:
+            state, detail, attestation = _attestation_status(workload, control, now)
+            status = ControlStatus(control, state, detail, attestation=attestation)
+        else:
+            result = _latest_result(workload=workload, control=control)
+            if result is None:
+                status = ControlStatus(control, State.NOT_EVALUATED, "Not evaluated yet.")
+            else:
+                status = ControlStatus(control, result.state, result.detail, result=result)
+        waiver = _active_waiver(workload=workload, control=control, today=today)
+        if waiver is not None and status.state not in {State.PASSING, State.ATTESTED}:
+            status.real_state, status.state, status.waiver = status.state, State.WAIVED, waiver
+            status.detail = f"Waived until {waiver.ends_on:%d %b %Y}."
+        report.statuses.append(status)
+    return report
+
+
+# --- Release approval and the high-risk gate ---------------------------------------------------
+
+
+@transaction.atomic
+def release_approve(
+    *, actor: User | None, release: Release, comment: str = "", request: HttpRequest | None = None
+) -> ReleaseApproval:
+    release = Release.objects.select_related("workload").get(pk=release.pk)
+    if release.status != Release.Status.DRAFT:
+        raise ApplicationError(f"Release {release.version} is {release.get_status_display().lower()}; approve drafts.")
+    approval, created = ReleaseApproval.objects.get_or_create(
+        release=release, defaults={"approved_by": actor, "comment": comment}
+    )
+    if created:
+        audit_record(actor=actor, action="release.approve", target=release,
+                     changes={"workload": release.workload.slug, "comment": comment}, request=request)  # fmt: skip
+    return approval
+
+
+def high_risk_gate(release: Release, actor: User | None) -> list[str]:
+    """Registered into the registry's release gates: a high-risk workload's release needs CoE
+    approval, and every applicable control passing, attested or waived."""
+    workload = release.workload
+    if workload.risk_tier != RiskTier.HIGH:
+        return []
+    if release.has_been_live:
+        # A rollback returns to a release that went live before: it is how a team gets out of
+        # trouble, and it is not held up by attestations or a new approval.
+        return []
+    problems = []
+    if not ReleaseApproval.objects.filter(release=release).exists():
+        problems.append(f"CoE staff have not approved release {release.version} (high-risk workload).")
+    for status in compliance(workload=workload).statuses:
+        if not status.compliant:
+            problems.append(f"{status.control.policy_version.policy.title}: “{status.control.title}” is "
+                            f"{status.label.lower()}.")  # fmt: skip
+    return problems
+
+
+def notify_policy_published(version: PolicyVersion, previous: PolicyVersion | None) -> None:
+    """Publish hook: tell each member of a team whose workloads the new version applies to, once,
+    which attestation controls they must (re-)attest, workload by workload."""
+    from django.urls import reverse
+
+    before = {c.key: c.content_hash for c in previous.controls.all()} if previous else {}
+    controls = list(version.controls.all())
+    per_user: dict[int, tuple[User, list[str]]] = {}
+    workloads = Workload.objects.exclude(lifecycle_stage=LifecycleStage.RETIRED).select_related("team")
+    members: dict[int, list[User]] = {}
+    for workload in workloads:
+        applicable = [c for c in controls if c.applies_to(workload)]
+        if not applicable:
+            continue
+        to_attest = [
+            c.title for c in applicable if c.kind == Control.Kind.ATTESTATION and before.get(c.key) != c.content_hash
+        ]
+        line = f"- **{workload.name}**: " + (
+            "attest " + ", ".join(to_attest) if to_attest else "nothing to attest again"
+        )
+        if workload.team_id not in members:
+            members[workload.team_id] = list(_team_members(workload))
+        for user in members[workload.team_id]:
+            per_user.setdefault(user.pk, (user, []))[1].append(line)
+    for user, lines in per_user.values():
+        notification_send(
+            recipients=[user],
+            title=f"{version.policy.title} v{version.number} applies to your workloads",
+            body=f"{version.changelog or 'A new version of the policy is published.'}\n\n" + "\n".join(lines),
+            url=reverse("governance:policy-detail", args=[version.policy.slug]),
+        )
