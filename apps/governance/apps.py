@@ -18,3 +18,4 @@ class GovernanceConfig(AppConfig):
         attention.register(home.attestations_card)
         attention.register(home.waivers_card)
         attention.register(home.approvals_card)
+        attention.register(home.compliance_card)

@@ -111,6 +111,19 @@ def attestations_card(request: HttpRequest) -> AttentionCard | None:
     )
 
 
+def compliance_card(request: HttpRequest) -> AttentionCard | None:
+    """For CoE staff and leadership: the way to the portfolio's compliance matrix."""
+    if not request.user.has_perm("governance.view_compliance"):
+        return None
+    return AttentionCard(
+        title="Compliance",
+        empty_text="Which controls every workload meets, policy by policy.",
+        link_url=reverse("governance:compliance-matrix"),
+        link_text="Open the compliance matrix",
+        order=8,
+    )
+
+
 def attestations_due(workloads: Sequence[Workload], now: datetime | None = None) -> dict[int, int]:
     """How many attestation controls are due per workload, in four queries whatever the number of
     workloads: the same rules as ``services.compliance`` (no attestation, the control changed since,

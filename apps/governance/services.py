@@ -376,6 +376,16 @@ def attest(
 # --- Waivers ------------------------------------------------------------------------------
 
 
+def _day(moment: date | datetime) -> str:
+    """5 Mar 2026, as the templates write dates."""
+    return f"{moment.day} {moment:%b %Y}"
+
+
+def _control_title(waiver: Waiver) -> str:
+    control = current_controls().filter(policy_version__policy=waiver.policy_id, key=waiver.control_key).first()
+    return control.title if control else waiver.control_key
+
+
 def _active_waiver(*, workload: Workload, control: Control, today: date) -> Waiver | None:
     return Waiver.objects.filter(
         workload=workload, policy=control.policy_version.policy, control_key=control.key,
@@ -426,6 +436,8 @@ def waiver_decide(
     waiver = Waiver.objects.select_for_update().select_related("workload").get(pk=waiver.pk)
     if waiver.status != Waiver.Status.REQUESTED:
         raise ApplicationError(f"This waiver is {waiver.get_status_display().lower()} already.")
+    if approve and waiver.ends_on < timezone.localdate():
+        raise ApplicationError("Its end date has passed: reject it, and the team can ask again with a new date.")
     if not approve and not comment.strip():
         raise ApplicationError("Say why the waiver is rejected.", field_errors={"comment": ["This field is required."]})
     waiver.status = Waiver.Status.APPROVED if approve else Waiver.Status.REJECTED
@@ -435,8 +447,8 @@ def waiver_decide(
                  changes={"control": waiver.control_key, "comment": comment}, request=request)  # fmt: skip
     notification_send(
         recipients=_team_members(waiver.workload),
-        title=f"Waiver {waiver.get_status_display().lower()}: {waiver.workload.name}, {waiver.control_key}",
-        body=comment or f"It holds until {waiver.ends_on:%d %b %Y}.",
+        title=f"Waiver {waiver.get_status_display().lower()}: {waiver.workload.name}, “{_control_title(waiver)}”",
+        body=comment or f"It holds until {_day(waiver.ends_on)}.",
     )
     return waiver
 
@@ -454,7 +466,7 @@ def waivers_remind(*, today: date | None = None) -> int:
         if Waiver.objects.filter(pk=waiver.pk, reminded_at__isnull=True).update(reminded_at=timezone.now()):
             notification_send(
                 recipients=_team_members(waiver.workload),
-                title=f"Waiver ends on {waiver.ends_on:%d %b %Y}: {waiver.workload.name}, {waiver.control_key}",
+                title=f"Waiver ends on {_day(waiver.ends_on)}: {waiver.workload.name}, “{_control_title(waiver)}”",
                 body="After that the control's real state counts again. Meet the control, or ask for a new waiver.",
             )
             count += 1
@@ -517,8 +529,8 @@ def _attestation_status(workload: Workload, control: Control, now: datetime) -> 
         return (State.ATTESTATION_DUE,
                 f"The control changed in v{control.policy_version.number}; attest again.", latest)  # fmt: skip
     if latest.expires_at is not None and latest.expires_at <= now:
-        return State.ATTESTATION_DUE, f"The attestation expired on {latest.expires_at:%d %b %Y}.", latest
-    return State.ATTESTED, f"Attested on {latest.attested_at:%d %b %Y}.", latest
+        return State.ATTESTATION_DUE, f"The attestation expired on {_day(latest.expires_at)}.", latest
+    return State.ATTESTED, f"Attested on {_day(latest.attested_at)}.", latest
 
 
 def compliance(*, workload: Workload, now: datetime | None = None) -> Compliance:
@@ -538,7 +550,7 @@ def compliance(*, workload: Workload, now: datetime | None = None) -> Compliance
         waiver = _active_waiver(workload=workload, control=control, today=today)
         if waiver is not None and status.state not in {State.PASSING, State.ATTESTED}:
             status.real_state, status.state, status.waiver = status.state, State.WAIVED, waiver
-            status.detail = f"Waived until {waiver.ends_on:%d %b %Y}."
+            status.detail = f"Waived until {_day(waiver.ends_on)}."
         report.statuses.append(status)
     return report
 

@@ -285,7 +285,7 @@ def waiver_request(request: HttpRequest, slug: str, control_id: int) -> HttpResp
         else:
             messages.success(
                 request,
-                f"Waiver of “{control.title}” requested until {waiver.ends_on:%d %b %Y}. "
+                f"Waiver of “{control.title}” requested until {waiver.ends_on.day} {waiver.ends_on:%b %Y}. "
                 "The CoE decides; you will be notified.",
             )
             return _redirect(request, _tab_url(workload))
@@ -415,7 +415,7 @@ def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
     title = _control_titles([waiver]).get((waiver.policy_id, waiver.control_key), waiver.control_key)
     if approve:
         messages.success(
-            request, f"Waiver approved: {waiver.workload.name}, “{title}”, until {waiver.ends_on:%d %b %Y}."
+            request, f"Waiver approved: {waiver.workload.name}, “{title}”, until {waiver.ends_on.day} {waiver.ends_on:%b %Y}."
         )
     else:
         messages.success(request, f"Waiver rejected: {waiver.workload.name}, “{title}”. The team is told why.")
@@ -428,7 +428,8 @@ def _decision_errors(request: HttpRequest, waiver: Waiver, form: WaiverDecisionF
     title = _control_titles([waiver]).get((waiver.policy_id, waiver.control_key), waiver.control_key)
     row = WaiverRow(waiver, title, form)
     if _partial(request):
-        return render(request, "governance/compliance/_waiver_decision.html", {"row": row})
+        context = {"row": row, "today": timezone.localdate()}
+        return render(request, "governance/compliance/_waiver_decision.html", context)
     return render(request, "governance/compliance/waiver_queue.html", _queue_context(request, failed=row))
 
 

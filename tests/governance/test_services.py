@@ -281,3 +281,17 @@ def test_rolling_back_a_high_risk_workload_is_not_held_up(coe_staff, team_member
         registry.release_promote(actor=team_member, release=second)
     publish_policy(coe_staff)  # its controls are not met, and nothing is approved
     assert registry.release_rollback(actor=team_member, release=first, reason="Quality fell").status == "live"
+
+
+def test_a_request_whose_end_date_has_passed_cannot_be_approved(coe_staff, team_member, high_risk) -> None:
+    from apps.governance.models import Waiver
+
+    control = publish_policy(coe_staff, automated=False).controls.get()
+    waiver = services.waiver_request(actor=team_member, workload=high_risk, control=control, justification="x",
+                                     ends_on=timezone.localdate() + timedelta(days=2))  # fmt: skip
+    Waiver.objects.filter(pk=waiver.pk).update(ends_on=timezone.localdate() - timedelta(days=1))
+    with pytest.raises(ApplicationError, match="end date has passed"):
+        services.waiver_decide(actor=coe_staff, waiver=waiver, approve=True)
+    assert (
+        services.waiver_decide(actor=coe_staff, waiver=waiver, approve=False, comment="Ask again.").status == "rejected"
+    )
