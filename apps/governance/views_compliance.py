@@ -414,9 +414,8 @@ def waiver_decide(request: HttpRequest, pk: int) -> HttpResponse:
         return _decision_errors(request, waiver, form)
     title = _control_titles([waiver]).get((waiver.policy_id, waiver.control_key), waiver.control_key)
     if approve:
-        messages.success(
-            request, f"Waiver approved: {waiver.workload.name}, “{title}”, until {waiver.ends_on.day} {waiver.ends_on:%b %Y}."
-        )
+        until = f"{waiver.ends_on.day} {waiver.ends_on:%b %Y}"
+        messages.success(request, f"Waiver approved: {waiver.workload.name}, “{title}”, until {until}.")
     else:
         messages.success(request, f"Waiver rejected: {waiver.workload.name}, “{title}”. The team is told why.")
     return _redirect(request, queue_url)
