@@ -32,8 +32,7 @@ def role_card(request: HttpRequest) -> AttentionCard | None:
     if user.is_coe_staff:
         return AttentionCard(
             title="CoE staff",
-            empty_text="Nothing waits for triage or approval. Feedback, waivers and high-risk "
-            "releases will appear here.",
+            empty_text="Teams, people, roles and tokens are managed in the admin.",
             link_url=reverse("admin:index"),
             link_text="Open admin",
             order=5,

@@ -19,7 +19,7 @@ ROLE_CARDS = ("Your teams", "CoE staff", "Portfolio")
 EXPECTED = {
     "team_member": ("Tina Member", False, {"Your teams": ["Claims Automation"]}),
     "other_team_member": ("Otto Other", False, {"Your teams": ["Customer Service AI"]}),
-    "coe_staff": ("Cora Staff", True, {"CoE staff": ["Nothing waits for triage or approval."]}),
+    "coe_staff": ("Cora Staff", True, {"CoE staff": ["Teams, people, roles and tokens are managed in the admin."]}),
     "leader": ("Lee Leader", False, {"Portfolio": ["No workloads report spend or value yet."]}),
 }
 
