@@ -88,6 +88,9 @@ class Command(BaseCommand):
             for bench in _benchmarks():
                 for size in bench.sizes:
                     cases = bench.seed(size)
+                    if connection.vendor == "postgresql":
+                        with connection.cursor() as cursor:  # fresh statistics after a bulk load
+                            cursor.execute("ANALYZE")
                     for case in cases:
                         client = Client()
                         if case.user is not None:
