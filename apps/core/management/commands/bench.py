@@ -116,7 +116,8 @@ class Command(BaseCommand):
             [
                 "# Benchmarks",
                 "",
-                "Written by `make bench` (`python manage.py bench`); do not edit by hand.",
+                "Written by `make bench` (`python manage.py bench`). The table is regenerated on every run; "
+                "what stands under “## Notes” is kept.",
                 "Each URL is requested once to warm up, then timed "
                 f"{repeat} times through Django's test client (no network, no web server): the time is the "
                 "view, templates and database. Targets: query count independent of the number of rows; "
@@ -134,6 +135,9 @@ class Command(BaseCommand):
                 "",
             ]
         )
+        notes = ""
+        if path.exists() and "\n## Notes" in path.read_text():
+            notes = "\n## Notes" + path.read_text().split("\n## Notes", 1)[1]
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        path.write_text(text + notes)
         self.stdout.write(self.style.SUCCESS(f"Wrote {path}"))
