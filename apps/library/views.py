@@ -13,16 +13,17 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from apps.core.exceptions import ApplicationError
+from apps.core.pages import add_service_errors as _add_service_errors
+from apps.core.pages import is_partial as _partial
+from apps.core.pages import redirect_after_change as _redirect
+from apps.core.pages import require_perm as _require
 from apps.core.versioning import DiffRow, semver_parse, semver_suggest
 from apps.core.versioning import version_diff as diff_lines
 from apps.core.views import paginate
@@ -39,17 +40,6 @@ DIFF_CONTEXT = 3
 # --- Helpers ---------------------------------------------------------------------------
 
 
-def _partial(request: HttpRequest) -> bool:
-    """An htmx request for part of a page. A history restore wants the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
-
-
-def _require(request: HttpRequest, perm: str, obj: Any = None) -> None:
-    if not request.user.has_perm(perm, obj):
-        raise PermissionDenied
-
-
 def _template(request: HttpRequest, slug: str) -> Template:
     try:
         return selectors.template_get(user=request.user, slug=slug)
@@ -63,22 +53,6 @@ def _version(request: HttpRequest, template: Template, number: str) -> TemplateV
         return selectors.version_get(user=request.user, template=template, number=number)
     except TemplateVersion.DoesNotExist:
         raise Http404("No such version.") from None
-
-
-def _add_service_errors(form: BaseForm, exc: ApplicationError) -> None:
-    """Put a service's refusal on the form, beside the fields it names."""
-    for field, errors in exc.field_errors.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
-
-
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    """After a change: htmx navigates the whole page (so its message shows), others follow a 302."""
-    if _partial(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 def _can(request: HttpRequest) -> dict[str, bool]:

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.forms import BaseForm
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -26,12 +25,15 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts.models import Team, User
 from apps.core.exceptions import ApplicationError
 from apps.core.models import AuditEvent
+from apps.core.pages import add_service_errors
+from apps.core.pages import is_partial as _partial
+from apps.core.pages import redirect_after_change as _redirect
+from apps.core.pages import require_perm as _require
 from apps.core.views import paginate
 
 from . import selectors, services
@@ -58,17 +60,6 @@ SERVICE_FIELD_NAMES = {"models": "ai_models"}
 # --- Helpers ---------------------------------------------------------------------------
 
 
-def _partial(request: HttpRequest) -> bool:
-    """An htmx request for part of a page. A history restore wants the whole page."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request
-
-
-def _require(request: HttpRequest, perm: str, obj: Any = None) -> None:
-    if not request.user.has_perm(perm, obj):
-        raise PermissionDenied
-
-
 def _workload(request: HttpRequest, slug: str) -> Workload:
     try:
         return selectors.workload_get(user=request.user, slug=slug)
@@ -88,23 +79,6 @@ def _model(request: HttpRequest, slug: str) -> AIModel:
         return selectors.model_get(user=request.user, slug=slug)
     except AIModel.DoesNotExist:
         raise Http404("No such model.") from None
-
-
-def _add_service_errors(form: BaseForm, exc: ApplicationError) -> None:
-    """Put a service's refusal on the form, beside the fields it names."""
-    for field, errors in exc.field_errors.items():
-        name = SERVICE_FIELD_NAMES.get(field, field)
-        for error in errors:
-            form.add_error(name if name in form.fields else None, error)
-    if not exc.field_errors:
-        form.add_error(None, exc.message)
-
-
-def _redirect(request: HttpRequest, url: str) -> HttpResponse:
-    """After a change: htmx navigates the whole page (so its message shows), others follow a 302."""
-    if _partial(request):
-        return HttpResponseClientRedirect(url)
-    return redirect(url)
 
 
 def _query_without_page(request: HttpRequest) -> str:
@@ -584,3 +558,7 @@ def model_price_add(request: HttpRequest, slug: str) -> HttpResponse:
             return redirect("registry:model-detail", slug=model.slug)
     # Show the page again with the person's input and what is wrong with it.
     return render(request, "registry/model_detail.html", _model_context(request, model, price_form=form))
+
+
+def _add_service_errors(form: BaseForm, exc: ApplicationError) -> None:
+    add_service_errors(form, exc, SERVICE_FIELD_NAMES)
