@@ -233,13 +233,15 @@ def version_deprecate(*, version: V, actor: User | None, request: HttpRequest | 
 
 @dataclass(frozen=True)
 class DiffRow:
-    """One row of a side-by-side diff: ``kind`` is equal, insert, delete or replace."""
+    """One row of a side-by-side diff: ``kind`` is equal, insert, delete or replace;
+    ``gap_before``: unchanged lines were left out above it (only with ``context``)."""
 
     kind: str
     old_number: int | None
     old: str
     new_number: int | None
     new: str
+    gap_before: bool = False
 
 
 def version_diff(old_text: str, new_text: str, *, context: int | None = None) -> list[DiffRow]:
@@ -263,7 +265,22 @@ def version_diff(old_text: str, new_text: str, *, context: int | None = None) ->
                 kind = "replace" if old is not None and new is not None else ("delete" if new is None else "insert")
                 rows.append(DiffRow(kind, i1 + k + 1 if old is not None else None, old or "",
                                     j1 + k + 1 if new is not None else None, new or ""))  # fmt: skip
-    return rows
+    return _mark_gaps(rows) if context is not None else rows
+
+
+def _mark_gaps(rows: list[DiffRow]) -> list[DiffRow]:
+    """Mark the rows after which-ever unchanged lines the context view left out."""
+    from dataclasses import replace
+
+    marked, last_old, last_new = [], 0, 0
+    for row in rows:
+        gap = (row.old_number is not None and row.old_number != last_old + 1) or (
+            row.new_number is not None and row.new_number != last_new + 1
+        )
+        marked.append(replace(row, gap_before=gap))
+        last_old = row.old_number or last_old
+        last_new = row.new_number or last_new
+    return marked
 
 
 def version_unified_diff(old: VersionBase, new: VersionBase) -> str:

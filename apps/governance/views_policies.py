@@ -30,7 +30,7 @@ from apps.core.pages import add_service_errors as _add_service_errors
 from apps.core.pages import is_partial as _partial
 from apps.core.pages import redirect_after_change as _redirect
 from apps.core.pages import require_perm as _require
-from apps.core.versioning import DiffRow, semver_parse, semver_suggest
+from apps.core.versioning import semver_parse, semver_suggest
 from apps.core.versioning import version_diff as diff_lines
 from apps.core.views import paginate
 
@@ -246,24 +246,6 @@ def version_detail(request: HttpRequest, slug: str, number: str) -> HttpResponse
 
 
 @dataclass(frozen=True)
-class DiffLine:
-    row: DiffRow
-    gap_before: bool  # lines were left out above this one (context view)
-
-
-def _with_gaps(rows: list[DiffRow]) -> list[DiffLine]:
-    lines, last_old, last_new = [], 0, 0
-    for row in rows:
-        gap = (row.old_number is not None and row.old_number != last_old + 1) or (
-            row.new_number is not None and row.new_number != last_new + 1
-        )
-        lines.append(DiffLine(row, gap))
-        last_old = row.old_number or last_old
-        last_new = row.new_number or last_new
-    return lines
-
-
-@dataclass(frozen=True)
 class FieldChange:
     label: str
     old: str
@@ -386,7 +368,7 @@ def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
         context["problem"] = f"Pick two different versions: both sides are {new.number}."
     else:
         rows = diff_lines(old.body, new.body, context=DIFF_CONTEXT if in_context else None)
-        context["lines"] = _with_gaps(rows)
+        context["lines"] = rows
         context["changed"] = sum(row.kind != "equal" for row in rows)
         context["controls"] = _controls_diff(old, new)
         context["old_refs"], context["new_refs"] = _refs(old), _refs(new)

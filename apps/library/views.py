@@ -8,7 +8,6 @@ URLs with htmx (DESIGN.md: each app renders only its own data).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -24,7 +23,7 @@ from apps.core.pages import add_service_errors as _add_service_errors
 from apps.core.pages import is_partial as _partial
 from apps.core.pages import redirect_after_change as _redirect
 from apps.core.pages import require_perm as _require
-from apps.core.versioning import DiffRow, semver_parse, semver_suggest
+from apps.core.versioning import semver_parse, semver_suggest
 from apps.core.versioning import version_diff as diff_lines
 from apps.core.views import paginate
 
@@ -186,24 +185,6 @@ def version_detail(request: HttpRequest, slug: str, number: str) -> HttpResponse
     return render(request, "library/version_detail.html", context)
 
 
-@dataclass(frozen=True)
-class DiffLine:
-    row: DiffRow
-    gap_before: bool  # lines were left out above this one (context view)
-
-
-def _with_gaps(rows: list[DiffRow]) -> list[DiffLine]:
-    lines, last_old, last_new = [], 0, 0
-    for row in rows:
-        gap = (row.old_number is not None and row.old_number != last_old + 1) or (
-            row.new_number is not None and row.new_number != last_new + 1
-        )
-        lines.append(DiffLine(row, gap))
-        last_old = row.old_number or last_old
-        last_new = row.new_number or last_new
-    return lines
-
-
 class _DiffRefused(Exception):
     def __init__(self, message: str, status: int) -> None:
         super().__init__(message)
@@ -253,7 +234,7 @@ def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
         context["problem"] = f"Pick two different versions: both sides are {new.number}."
     else:
         rows = diff_lines(old.body, new.body, context=DIFF_CONTEXT if in_context else None)
-        context["lines"] = _with_gaps(rows)
+        context["lines"] = rows
         context["changed"] = sum(row.kind != "equal" for row in rows)
         context["variables_changed"] = list(old.variables or []) != list(new.variables or [])
     return render(request, "library/version_diff.html", context)

@@ -142,3 +142,12 @@ class TestTemplates:
         with pytest.raises(ApplicationError) as bad:
             services.template_create(actor=coe_staff, title="New", kind="poem", category="cost", summary="x")
         assert "kind" in bad.value.field_errors
+
+
+def test_context_diff_marks_where_lines_were_left_out() -> None:
+    old = "\n".join(f"line {n}" for n in range(1, 21))
+    new = old.replace("line 2\n", "line two\n").replace("line 18", "line eighteen")
+    rows = version_diff(old, new, context=1)
+    assert [(r.old_number, r.gap_before) for r in rows if r.gap_before] == [(17, True)]
+    assert rows[0].old_number == 1
+    assert not any(r.gap_before for r in version_diff(old, new))

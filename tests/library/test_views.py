@@ -421,7 +421,7 @@ class TestVersionDiff:
         text = _text(response)
         assert "<del>Cache answers.</del>" in text
         assert "<ins>Set budgets.</ins>" in text
-        shown = [line.row.new for line in response.context["lines"]]
+        shown = [line.new for line in response.context["lines"]]
         assert shown == ["# Cost guide", "", "Line 1", "Line 2", "Line 3", "Line 9", "Line 10", "Use batch jobs.",
                          "Set budgets."]  # fmt: skip
         assert text.count("diff__gap") == 1
@@ -430,7 +430,7 @@ class TestVersionDiff:
 
     def test_line_numbers_are_shown(self, client_for, team_member, guide) -> None:
         response = client_for(team_member).get(_url("version-diff", guide.slug))
-        rows = [line.row for line in response.context["lines"]]
+        rows = list(response.context["lines"])
         deleted = next(r for r in rows if r.kind == "delete")
         inserted = next(r for r in rows if r.kind == "insert")
         assert (deleted.old_number, deleted.new_number) == (2, None)
