@@ -231,6 +231,27 @@ def version_deprecate(*, version: V, actor: User | None, request: HttpRequest | 
     return version
 
 
+class VersionNotFound(Exception):
+    """A version asked for by number (e.g. in a diff) that is malformed (400) or not there (404)."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+def version_pick(versions: list[V], number: str, *, noun: str) -> V:
+    """The version numbered ``number`` among those the person may see. A number never used and a
+    draft the person may not see get the same answer."""
+    try:
+        semver_parse(number)
+    except ApplicationError:
+        raise VersionNotFound(f"“{number}” is not a version number like 1.2.0.", 400) from None
+    found = next((v for v in versions if v.number == number.strip()), None)
+    if found is None:
+        raise VersionNotFound(f"There is no version {number.strip()} of this {noun} to compare.", 404)
+    return found
+
+
 @dataclass(frozen=True)
 class DiffRow:
     """One row of a side-by-side diff: ``kind`` is equal, insert, delete or replace;

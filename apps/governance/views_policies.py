@@ -30,7 +30,7 @@ from apps.core.pages import add_service_errors as _add_service_errors
 from apps.core.pages import is_partial as _partial
 from apps.core.pages import redirect_after_change as _redirect
 from apps.core.pages import require_perm as _require
-from apps.core.versioning import semver_parse, semver_suggest
+from apps.core.versioning import VersionNotFound, semver_suggest, version_pick
 from apps.core.versioning import version_diff as diff_lines
 from apps.core.views import paginate
 
@@ -318,22 +318,8 @@ def _controls_diff(old: PolicyVersion, new: PolicyVersion) -> ControlsDiff:
     )
 
 
-class _DiffRefused(Exception):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message, self.status = message, status
-
-
 def _diff_version(versions: list[PolicyVersion], number: str) -> PolicyVersion:
-    try:
-        semver_parse(number)
-    except ApplicationError:
-        raise _DiffRefused(f"“{number}” is not a version number like 1.2.0.", 400) from None
-    found = next((v for v in versions if v.number == number.strip()), None)
-    if found is None:
-        # The same answer for a number never used and a draft the person may not see.
-        raise _DiffRefused(f"There is no version {number.strip()} of this policy to compare.", 404)
-    return found
+    return version_pick(versions, number, noun="policy")
 
 
 @require_GET
@@ -358,7 +344,7 @@ def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
             old = next((v for v in below if v.published_at), below[0] if below else None)
         else:
             old = None
-    except _DiffRefused as refused:
+    except VersionNotFound as refused:
         context["problem"] = refused.message
         return render(request, page, context, status=refused.status)
     context.update(old=old, new=new)

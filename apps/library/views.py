@@ -23,7 +23,7 @@ from apps.core.pages import add_service_errors as _add_service_errors
 from apps.core.pages import is_partial as _partial
 from apps.core.pages import redirect_after_change as _redirect
 from apps.core.pages import require_perm as _require
-from apps.core.versioning import semver_parse, semver_suggest
+from apps.core.versioning import VersionNotFound, semver_suggest, version_pick
 from apps.core.versioning import version_diff as diff_lines
 from apps.core.views import paginate
 
@@ -185,22 +185,8 @@ def version_detail(request: HttpRequest, slug: str, number: str) -> HttpResponse
     return render(request, "library/version_detail.html", context)
 
 
-class _DiffRefused(Exception):
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message, self.status = message, status
-
-
 def _diff_version(versions: list[TemplateVersion], number: str) -> TemplateVersion:
-    try:
-        semver_parse(number)
-    except ApplicationError:
-        raise _DiffRefused(f"“{number}” is not a version number like 1.2.0.", 400) from None
-    found = next((v for v in versions if v.number == number.strip()), None)
-    if found is None:
-        # The same answer for a number never used and a draft the person may not see.
-        raise _DiffRefused(f"There is no version {number.strip()} of this template to compare.", 404)
-    return found
+    return version_pick(versions, number, noun="template")
 
 
 @require_GET
@@ -224,7 +210,7 @@ def version_diff(request: HttpRequest, slug: str) -> HttpResponse:
             old = next((v for v in below if v.published_at), below[0] if below else None)
         else:
             old = None
-    except _DiffRefused as refused:
+    except VersionNotFound as refused:
         context["problem"] = refused.message
         return render(request, "library/version_diff.html", context, status=refused.status)
     context.update(old=old, new=new)
