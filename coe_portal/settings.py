@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
@@ -96,6 +97,7 @@ INSTALLED_APPS = [
     "apps.library",
     "apps.registry",
     "apps.governance",
+    "apps.telemetry",
 ]
 
 MIDDLEWARE = [
@@ -208,7 +210,8 @@ else:
 CELERY_FILESYSTEM_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 3600}
+    # An unacknowledged task (acks_late) goes back to the queue this long after a worker died with it.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": _env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
 else:
     # A local transport that needs no server: messages are files under var/celery.
     CELERY_BROKER_URL = "filesystem://"
@@ -233,6 +236,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_QUEUES = ("ingest", "scoring", "default")  # the one place queues are named
 CELERY_TASK_QUEUES = [Queue(name) for name in CELERY_QUEUES]
+CELERY_TASK_ROUTES = {
+    "apps.telemetry.tasks.rollup_task": {"queue": "ingest"},
+    "apps.telemetry.tasks.pull_sources_dispatch_task": {"queue": "ingest"},
+    "apps.telemetry.tasks.source_fetch_task": {"queue": "ingest"},
+    "apps.telemetry.tasks.score_*": {"queue": "scoring"},
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {
@@ -245,8 +254,31 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60 * 6,
         "options": {"queue": "default"},
     },
+    "telemetry-rollup": {"task": "apps.telemetry.tasks.rollup_task", "schedule": 60.0, "options": {"expires": 55}},
+    "telemetry-pull-sources": {
+        "task": "apps.telemetry.tasks.pull_sources_dispatch_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    "telemetry-score-today": {
+        "task": "apps.telemetry.tasks.score_today_task",
+        "schedule": 15 * 60.0,
+        "options": {"expires": 14 * 60},
+    },
+    "telemetry-score-daily": {"task": "apps.telemetry.tasks.score_daily_task", "schedule": crontab(hour=0, minute=20)},
+    "telemetry-retention": {"task": "apps.telemetry.tasks.retention_task", "schedule": crontab(hour=2, minute=40)},
 }
 CELERY_TIMEZONE = "UTC"
+
+# --- Telemetry ----------------------------------------------------------------------------
+
+TELEMETRY_RETENTION_DAYS = _env_int("TELEMETRY_RETENTION_DAYS", 90)  # raw events; rollups and scorecards stay
+TELEMETRY_MAX_BODY_BYTES = _env_int("TELEMETRY_MAX_BODY_BYTES", 5 * 1024 * 1024)  # before and after gzip
+TELEMETRY_MAX_BATCH_EVENTS = _env_int("TELEMETRY_MAX_BATCH_EVENTS", 5000)
+TELEMETRY_RATE_LIMIT_PER_MINUTE = _env_int("TELEMETRY_RATE_LIMIT_PER_MINUTE", 1200)  # requests per key; 0: none
+# Pull sources: plain http and private addresses only where the deployment says so (dev: yes).
+TELEMETRY_PULL_ALLOW_HTTP = _env_bool("TELEMETRY_PULL_ALLOW_HTTP", DEBUG)
+TELEMETRY_PULL_ALLOW_PRIVATE = _env_bool("TELEMETRY_PULL_ALLOW_PRIVATE", DEBUG)
 
 HEALTH_HEARTBEAT_MAX_AGE = timedelta(seconds=_env_int("HEALTH_HEARTBEAT_MAX_AGE", 120))
 

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.core import views as core_views
+from apps.telemetry import views_ingest
 
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
@@ -10,6 +11,7 @@ api_v1 = [
     path("", include("apps.registry.api.urls")),
     path("", include("apps.library.api.urls")),
     path("", include("apps.governance.api.urls")),
+    path("", include("apps.telemetry.api.urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +21,8 @@ urlpatterns = [
     path("library/", include("apps.library.urls")),
     path("governance/", include("apps.governance.urls")),
     path("admin/", admin.site.urls),
+    # OTLP/HTTP's standard path, where SDKs and collectors send traces (API.md).
+    path("v1/traces", views_ingest.traces, name="otlp-traces"),
     path("api/v1/", include((api_v1, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
