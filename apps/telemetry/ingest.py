@@ -362,8 +362,8 @@ def pending_mark(*, workload_id: int, hours: list[datetime]) -> None:
         return
     placeholders = ", ".join(["(%s, %s, 1)"] * len(hours))
     params: list[Any] = []
-    for hour in hours:
-        params += [workload_id, hour]
+    for hour in hours:  # adapted as the ORM stores them (SQLite keeps naive UTC text)
+        params += [workload_id, connection.ops.adapt_datetimefield_value(hour)]
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO telemetry_rolluppending (workload_id, hour, version) VALUES {placeholders} "  # noqa: S608
