@@ -1,0 +1,34 @@
+"""Telemetry in the admin (superusers, as for the other apps' models): for looking; nobody types a key, a
+scorecard or an alert there."""
+
+from __future__ import annotations
+
+import pytest
+
+from apps.telemetry import services
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("model", ["ingestionkey", "pullsource", "scorecard", "alert"])
+def test_telemetry_lists_open(admin_client, key_pair, model):
+    assert admin_client.get(f"/admin/telemetry/{model}/").status_code == 200
+
+
+def test_a_key_shows_no_digest_and_cannot_be_added_or_changed(admin_client, key_pair):
+    key, raw = key_pair
+    client = admin_client
+    page = client.get(f"/admin/telemetry/ingestionkey/{key.pk}/change/")
+    assert page.status_code == 200
+    assert key.digest.encode() not in page.content
+    assert raw.encode() not in page.content
+    assert client.get("/admin/telemetry/ingestionkey/add/").status_code == 403
+    assert client.post(f"/admin/telemetry/ingestionkey/{key.pk}/change/", {"name": "renamed"}).status_code == 403
+
+
+def test_a_pull_source_hides_its_authorization_header(admin_client, workload, team_member):
+    source = services.source_create(workload=workload, name="logs", url="https://telemetry.example.org/events",
+                                    auth_header="Bearer s3cret-value", actor=team_member)  # fmt: skip
+    page = admin_client.get(f"/admin/telemetry/pullsource/{source.pk}/change/")
+    assert page.status_code == 200
+    assert b"s3cret-value" not in page.content
