@@ -194,11 +194,27 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss"}:
     raise ImproperlyConfigured(f"REDIS_URL must look like redis://host:6379/0; got {REDIS_URL!r}.")
 
-if REDIS_URL:
+
+
+def _cache_url(broker_url: str) -> str:
+    """The cache's own Redis database, next to the broker's (db 0 → 1): clearing the cache (FLUSHDB)
+    must never drop queued or unacknowledged tasks."""
+    parts = urlsplit(broker_url)
+    try:
+        db = int(parts.path.strip("/") or 0)
+    except ValueError:
+        raise ImproperlyConfigured(f"REDIS_URL's database must be a number; got {parts.path!r}.") from None
+    return parts._replace(path=f"/{(db + 1) % 16}").geturl()
+
+
+REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default="") or (_cache_url(REDIS_URL) if REDIS_URL else "")
+if REDIS_CACHE_URL and urlsplit(REDIS_CACHE_URL).scheme not in {"redis", "rediss"}:
+    raise ImproperlyConfigured(f"REDIS_CACHE_URL must look like redis://host:6379/1; got {REDIS_CACHE_URL!r}.")
+if REDIS_CACHE_URL:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
+            "LOCATION": REDIS_CACHE_URL,
             "KEY_PREFIX": "coe",
         }
     }

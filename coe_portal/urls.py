@@ -20,6 +20,7 @@ urlpatterns = [
     path("registry/", include("apps.registry.urls")),
     path("library/", include("apps.library.urls")),
     path("governance/", include("apps.governance.urls")),
+    path("telemetry/", include("apps.telemetry.urls")),
     path("admin/", admin.site.urls),
     # OTLP/HTTP's standard path, where SDKs and collectors send traces (API.md).
     path("v1/traces", views_ingest.traces, name="otlp-traces"),

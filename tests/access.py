@@ -6,7 +6,8 @@ persona and checks the answer. Add your routes here when you add them.
 
 Expectations: OK (2xx/3xx that is not a bounce to sign-in), LOGIN (pages: redirect to sign-in;
 API: 401), DENIED (403), HIDDEN (404: not there, or not yours to see), SIGNED_OUT (sign-out's
-redirect to the sign-in page).
+redirect to the sign-in page), UNAUTHORIZED (401 on a page as on the API, signed in or not: the
+route takes no session or personal token, only a credential of its own, a workload's ingestion key).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 OK, LOGIN, DENIED, HIDDEN = "ok", "login", "denied", "hidden"
 SIGNED_OUT = "signed-out"  # a redirect to the sign-in page is the right answer
+UNAUTHORIZED = "unauthorized"  # 401 for everyone: people's sessions and tokens are not ingestion keys
 PERSONAS = ("anonymous", "team_member", "other_team_member", "coe_staff", "leader")
 
 
@@ -110,6 +112,8 @@ def _merge() -> None:
         "tests.governance.access_pages",
         "tests.governance.access_pages_compliance",
         "tests.governance.access_api",
+        "tests.telemetry.access_api",
+        "tests.telemetry.access_pages",
     ):
         try:
             module = importlib.import_module(name)

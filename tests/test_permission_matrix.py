@@ -27,6 +27,7 @@ from .access import (
     PAGES_EXEMPT_NAMESPACES,
     PERSONAS,
     SIGNED_OUT,
+    UNAUTHORIZED,
 )
 
 
@@ -101,6 +102,8 @@ def _check(response: Any, expect: str, *, api: bool, label: str) -> None:
             assert bounced, f"{label}: expected a redirect to sign in, got {status}"
     elif expect == SIGNED_OUT:
         assert bounced, f"{label}: expected the redirect to sign in after signing out, got {status}"
+    elif expect == UNAUTHORIZED:
+        assert status == 401, f"{label}: expected 401 (no ingestion key), got {status}"
     elif expect == DENIED:
         assert status == 403, f"{label}: expected 403, got {status}"
     elif expect == HIDDEN:

@@ -253,7 +253,9 @@ def workload_retire(request: HttpRequest, slug: str) -> HttpResponse:
 
 # --- The workload page and its tabs ------------------------------------------------------
 
-DETAIL_TABS = ("overview", "telemetry", "feedback")
+DETAIL_TABS = ("overview", "feedback")
+# Tabs that are other apps' pages (DESIGN.md: pages compose upward); ``?tab=`` links lead there.
+TAB_PAGES = {"telemetry": "telemetry:workload-telemetry"}
 
 
 def _workload_context(request: HttpRequest, workload: Workload, tab: str) -> dict[str, Any]:
@@ -274,6 +276,8 @@ def _workload_context(request: HttpRequest, workload: Workload, tab: str) -> dic
 def workload_detail(request: HttpRequest, slug: str) -> HttpResponse:
     workload = _workload(request, slug)
     tab = request.GET.get("tab", "overview")
+    if tab in TAB_PAGES:
+        return _redirect(request, reverse(TAB_PAGES[tab], args=[workload.slug]))
     context = _workload_context(request, workload, tab if tab in DETAIL_TABS else "overview")
     template = "registry/workload_detail.html"
     if _partial(request):

@@ -48,7 +48,7 @@ def alert_raise(
             recipients=recipients(workload),
             title=title,
             body=detail,
-            url=reverse("registry:workload-detail", args=[workload.slug]) + "?tab=telemetry",
+            url=reverse("telemetry:workload-telemetry", args=[workload.slug]),
         )
     return alert
 

@@ -11,6 +11,7 @@ row raises an alert, the next success closes it.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import socket
@@ -33,6 +34,7 @@ TIMEOUT_SECONDS = 15
 MAX_PAGES_PER_RUN = 20
 MAX_BACKOFF = timedelta(hours=6)
 ALERT_AFTER_FAILURES = 3
+CURSOR_MAX_LENGTH = PullSource._meta.get_field("cursor").max_length
 
 
 class PullError(Exception):
@@ -64,12 +66,22 @@ def _check_address(url: str) -> None:
         raise PullError(f"Cannot resolve {host}: {exc}") from exc
     for address in addresses:
         ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+        # not is_global: private, loopback, link-local, reserved, unspecified and shared (100.64/10).
+        if not ip.is_global or ip.is_multicast:
             raise PullError(f"{host} resolves to a private address ({ip}); not allowed here.")
+
+
+def _check_scheme(url: str) -> None:
+    """Only http(s), as services check when a source is saved: the admin's URL field would also take
+    ftp://, and urllib would follow file:// too."""
+    scheme = urlsplit(url).scheme
+    if scheme != "https" and not (scheme == "http" and settings.TELEMETRY_PULL_ALLOW_HTTP):
+        raise PullError(f"{scheme or 'A missing'} scheme is not allowed here; use https.")
 
 
 def fetch_page(source: PullSource, cursor: str) -> dict:
     url = _page_url(source.url, cursor)
+    _check_scheme(url)
     _check_address(url)
     headers = {"Accept": "application/json", "User-Agent": "coe-portal-pull/1"}
     if source.auth_header:
@@ -79,18 +91,23 @@ def fetch_page(source: PullSource, cursor: str) -> dict:
     try:
         with opener.open(Request(url, headers=headers), timeout=TIMEOUT_SECONDS) as answer:  # noqa: S310 (checked)
             body = answer.read(limit + 1)
+            missing = answer.length  # what the Content-Length announced and the connection never brought
     except HTTPError as exc:
         raise PullError(f"HTTP {exc.code} from the source.") from exc
     except (URLError, TimeoutError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise PullError(f"Could not reach the source: {reason}.") from exc
+    except http.client.HTTPException as exc:  # not HTTP, or cut short: IncompleteRead, BadStatusLine…
+        raise PullError(f"The source's answer was not valid HTTP: {exc!r}.") from exc
     if len(body) > limit:
         raise PullError(f"The page is larger than {limit:,} bytes; serve smaller pages.")
+    if missing:
+        raise PullError(f"The source's answer was not valid HTTP: cut short, {missing:,} bytes missing.")
     try:
         payload = json.loads(body)
     except ValueError as exc:
         raise PullError("The source did not answer with JSON.") from exc
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or not isinstance(payload.get("events"), list):
         raise PullError('The source must answer {"events": [...], "next_cursor": "..."}.')
     return payload
 
@@ -98,7 +115,7 @@ def fetch_page(source: PullSource, cursor: str) -> dict:
 def source_fetch(*, source_id: int) -> int:
     """Fetch everything new from one source (up to MAX_PAGES_PER_RUN pages); return events stored."""
     source = PullSource.objects.select_related("workload").filter(pk=source_id, enabled=True).first()
-    if source is None:
+    if source is None or source.workload.is_retired:  # a retired workload takes no new telemetry
         return 0
     now = timezone.now()
     stored = 0
@@ -106,10 +123,12 @@ def source_fetch(*, source_id: int) -> int:
         for _ in range(MAX_PAGES_PER_RUN):
             payload = fetch_page(source, source.cursor)
             next_cursor = payload.get("next_cursor")
-            if next_cursor is not None and not isinstance(next_cursor, str | int):
+            if next_cursor is not None and (isinstance(next_cursor, bool) or not isinstance(next_cursor, str | int)):
                 raise PullError("next_cursor must be a string.")
             next_cursor = "" if next_cursor is None else str(next_cursor)
-            events = payload.get("events")
+            if len(next_cursor) > CURSOR_MAX_LENGTH:  # cut short, it would resume somewhere else
+                raise PullError(f"next_cursor is longer than {CURSOR_MAX_LENGTH} characters.")
+            events = payload["events"]
             if events:
                 try:
                     parsed = native_parse(payload)
@@ -118,12 +137,12 @@ def source_fetch(*, source_id: int) -> int:
                 stored += events_store(workload_id=source.workload_id, events=parsed, source=Source.PULL).accepted
             moved = next_cursor and next_cursor != source.cursor
             if moved:
-                source.cursor = next_cursor[:500]
+                source.cursor = next_cursor
                 PullSource.objects.filter(pk=source.pk).update(cursor=source.cursor)
             if not events or not moved:
                 break
     except PullError as exc:
-        _failed(source, str(exc), now)
+        _failed(source, str(exc), now, stored)
         return stored
     PullSource.objects.filter(pk=source.pk).update(
         last_run_at=now, last_success_at=timezone.now(), consecutive_failures=0, last_error="",
@@ -133,12 +152,14 @@ def source_fetch(*, source_id: int) -> int:
     return stored
 
 
-def _failed(source: PullSource, message: str, now) -> None:  # type: ignore[no-untyped-def]
+def _failed(source: PullSource, message: str, now, stored: int) -> None:  # type: ignore[no-untyped-def]
+    """Record a failed run; pages stored before the failure still count."""
     failures = source.consecutive_failures + 1
-    delay = min(timedelta(minutes=source.interval_minutes) * 2**failures, MAX_BACKOFF)
+    # The exponent is capped: past 2²⁰ × the interval the delay is MAX_BACKOFF anyway, and timedelta overflows.
+    delay = min(timedelta(minutes=source.interval_minutes) * 2 ** min(failures, 20), MAX_BACKOFF)
     PullSource.objects.filter(pk=source.pk).update(
         last_run_at=now, last_error=message[:2000], last_error_at=now, consecutive_failures=failures,
-        next_run_at=now + delay,
+        next_run_at=now + delay, events_pulled=F("events_pulled") + stored,
     )  # fmt: skip
     if failures >= ALERT_AFTER_FAILURES:
         alerts.alert_raise(

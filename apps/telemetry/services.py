@@ -107,6 +107,13 @@ def _check_url(url: str) -> str:
     return url
 
 
+def _safe_url(url: object) -> str:
+    """A URL for the audit trail: without its query string or credentials, which may hold secrets."""
+    parts = urlsplit(str(url))
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{f':{parts.port}' if parts.port else ''}{parts.path}"
+
+
 def _check_interval(minutes: int) -> int:
     if not isinstance(minutes, int) or not 1 <= minutes <= 1440:
         raise ApplicationError(
@@ -131,7 +138,7 @@ def source_create(
         workload=workload, name=name[:100], url=_check_url(url), interval_minutes=_check_interval(interval_minutes),
         auth_header=(auth_header or "").strip()[:500], created_by=actor, next_run_at=timezone.now(),
     )  # fmt: skip
-    changes = {"workload": workload.slug, "name": source.name, "url": source.url}
+    changes = {"workload": workload.slug, "name": source.name, "url": _safe_url(source.url)}
     audit_record(actor=actor, action="pull_source.create", target=source, changes=changes, request=request)
     return source
 
@@ -144,6 +151,10 @@ def source_update(
     before = {}
     if "url" in changes:
         changes["url"] = _check_url(str(changes["url"]))
+        if changes["url"] != source.url:
+            source.cursor = ""  # another endpoint: its cursors mean nothing here
+    if "auth_header" in changes:
+        changes["auth_header"] = str(changes["auth_header"] or "").strip()[:500]
     if "interval_minutes" in changes:
         changes["interval_minutes"] = _check_interval(changes["interval_minutes"])  # type: ignore[arg-type]
     for field, value in changes.items():
@@ -155,7 +166,7 @@ def source_update(
         source.consecutive_failures = 0
         source.next_run_at = timezone.now()
     source.save()
-    shown = {k: v for k, v in changes.items() if k != "auth_header"}
+    shown = {k: (_safe_url(v) if k == "url" else v) for k, v in changes.items() if k != "auth_header"}
     audit_record(actor=actor, action="pull_source.update", target=source, changes=shown, request=request)
     return source
 
@@ -163,19 +174,20 @@ def source_update(
 @transaction.atomic
 def source_delete(*, source: PullSource, actor: User | None, request: HttpRequest | None = None) -> None:
     audit_record(actor=actor, action="pull_source.delete", target=source,
-                 changes={"name": source.name, "url": source.url}, request=request)  # fmt: skip
+                 changes={"name": source.name, "url": _safe_url(source.url)}, request=request)  # fmt: skip
     source.delete()
 
 
 # --- Alerts and scoring on demand ----------------------------------------------------------------
 
 
-def alert_resolve(*, alert: Alert, actor: User) -> Alert:
-    if alert.resolved_at is None:
-        Alert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(
-            resolved_at=timezone.now(), resolved_by=actor
-        )
-        alert.refresh_from_db()
+def alert_resolve(*, alert: Alert, actor: User, request: HttpRequest | None = None) -> Alert:
+    closed = Alert.objects.filter(pk=alert.pk, resolved_at__isnull=True).update(
+        resolved_at=timezone.now(), resolved_by=actor
+    )
+    if closed:
+        audit_record(actor=actor, action="alert.resolve", target=alert, changes={"title": alert.title}, request=request)
+    alert.refresh_from_db()
     return alert
 
 
@@ -183,4 +195,6 @@ def score_request(*, workload: Workload, actor: User | None) -> None:
     """Ask the workers to roll up what is pending and score today, then evaluate the controls."""
     from . import tasks
 
+    if workload.is_retired:
+        raise ApplicationError("This workload is retired: there is nothing new to score.")
     transaction.on_commit(lambda: tasks.score_now_task.delay(workload.pk))
