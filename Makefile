@@ -28,11 +28,12 @@ migrate: install  ## Apply database migrations
 demo: migrate  ## Load demo data (safe to run twice)
 	$(PY) manage.py seed_demo
 
-run: demo  ## Set up and start web + worker + beat on http://127.0.0.1:8000 (Ctrl-C stops all)
+run: demo  ## Set up and start web + worker + beat + telemetry simulator on http://127.0.0.1:8000 (Ctrl-C stops all)
 	@echo ""
-	@echo "  CoE Portal: http://$(HOST):$(PORT)/   (Ctrl-C stops web, worker and beat)"
+	@echo "  CoE Portal: http://$(HOST):$(PORT)/   (Ctrl-C stops web, worker, beat and the telemetry simulator)"
 	@echo ""
-	PATH="$(abspath $(BIN)):$$PATH" PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev
+	@# honcho gives each process its own PORT (web's plus 100 per line): the simulator reads WEB_PORT.
+	PATH="$(abspath $(BIN)):$$PATH" PORT=$(PORT) WEB_PORT=$(PORT) HOST=$(HOST) $(BIN)/honcho start -f Procfile.dev
 
 browser-deps:  ## Install Debian's Chromium for the browser tests when it is missing
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -52,8 +53,9 @@ test-fast: install  ## Everything but the browser and worker tests
 lint: install  ## ruff
 	$(BIN)/ruff check .
 
-bench: install  ## Benchmarks; results go to docs/benchmarks.md
+bench: install  ## Benchmarks; results go to docs/benchmarks.md (telemetry load: DATABASE_URL=postgres://…)
 	$(PY) manage.py bench
+	$(PY) manage.py bench_ingest
 
 clean:  ## Remove the venv and local data (var/)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "apps.registry",
     "apps.governance",
     "apps.telemetry",
+    "apps.feedback",
 ]
 
 MIDDLEWARE = [
@@ -282,9 +283,16 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 14 * 60},
     },
     "telemetry-score-daily": {"task": "apps.telemetry.tasks.score_daily_task", "schedule": crontab(hour=0, minute=20)},
+    "feedback-digests": {"task": "apps.feedback.tasks.digests_send_task", "schedule": crontab(minute=5)},
     "telemetry-retention": {"task": "apps.telemetry.tasks.retention_task", "schedule": crontab(hour=2, minute=40)},
 }
 CELERY_TIMEZONE = "UTC"
+
+# --- Feedback -----------------------------------------------------------------------------
+
+FEEDBACK_EDIT_WINDOW_MINUTES = _env_int("FEEDBACK_EDIT_WINDOW_MINUTES", 30)  # authors edit their posts this long
+# Where the portal is reached, for links in email (the digest). No trailing slash.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 # --- Telemetry ----------------------------------------------------------------------------
 
@@ -379,6 +387,9 @@ SPECTACULAR_SETTINGS = {
         "CheckResultStateEnum": "apps.governance.models.CheckResult.State",
         "ComplianceStateEnum": "apps.governance.services.State.LABELS",
         "WaiverStatusEnum": "apps.governance.models.Waiver.Status",
+        "ThreadKindEnum": "apps.feedback.models.Thread.Kind",
+        "ThreadStatusEnum": "apps.feedback.models.Thread.Status",
+        "CategoryEnum": "apps.core.models.GuidanceArea",  # feedback's guidance_area: the same four areas
     },
 }
 

@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("apps.library.api.urls")),
     path("", include("apps.governance.api.urls")),
     path("", include("apps.telemetry.api.urls")),
+    path("", include("apps.feedback.api.urls")),
 ]
 
 urlpatterns = [
@@ -21,6 +22,7 @@ urlpatterns = [
     path("library/", include("apps.library.urls")),
     path("governance/", include("apps.governance.urls")),
     path("telemetry/", include("apps.telemetry.urls")),
+    path("feedback/", include("apps.feedback.urls")),
     path("admin/", admin.site.urls),
     # OTLP/HTTP's standard path, where SDKs and collectors send traces (API.md).
     path("v1/traces", views_ingest.traces, name="otlp-traces"),

@@ -114,6 +114,8 @@ def _merge() -> None:
         "tests.governance.access_api",
         "tests.telemetry.access_api",
         "tests.telemetry.access_pages",
+        "tests.feedback.access_api",
+        "tests.feedback.access_pages",
     ):
         try:
             module = importlib.import_module(name)

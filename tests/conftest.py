@@ -25,6 +25,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     # Hashing test passwords with PBKDF2 would cost a third of a second per user.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The other apps' demo tests seed the demo; a month of telemetry would cost each of them a minute.
+    # tests/telemetry/test_demo.py turns it back on for itself.
+    settings.DEMO_TELEMETRY_DAYS = 0
 
 
 PERSONAS = ("anonymous", "team_member", "other_team_member", "coe_staff", "leader")

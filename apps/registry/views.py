@@ -253,9 +253,13 @@ def workload_retire(request: HttpRequest, slug: str) -> HttpResponse:
 
 # --- The workload page and its tabs ------------------------------------------------------
 
-DETAIL_TABS = ("overview", "feedback")
+DETAIL_TABS = ("overview",)
 # Tabs that are other apps' pages (DESIGN.md: pages compose upward); ``?tab=`` links lead there.
-TAB_PAGES = {"telemetry": "telemetry:workload-telemetry"}
+# Each: the URL name and the arguments before the workload's slug.
+TAB_PAGES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "telemetry": ("telemetry:workload-telemetry", ()),
+    "feedback": ("feedback:panel", ("workload",)),
+}
 
 
 def _workload_context(request: HttpRequest, workload: Workload, tab: str) -> dict[str, Any]:
@@ -277,7 +281,8 @@ def workload_detail(request: HttpRequest, slug: str) -> HttpResponse:
     workload = _workload(request, slug)
     tab = request.GET.get("tab", "overview")
     if tab in TAB_PAGES:
-        return _redirect(request, reverse(TAB_PAGES[tab], args=[workload.slug]))
+        name, args = TAB_PAGES[tab]
+        return _redirect(request, reverse(name, args=[*args, workload.slug]))
     context = _workload_context(request, workload, tab if tab in DETAIL_TABS else "overview")
     template = "registry/workload_detail.html"
     if _partial(request):

@@ -42,12 +42,17 @@ def rate_limited(key: IngestionKey) -> int | None:
     now = time.time()
     window = int(now // 60)
     name = f"telemetry:rate:{key.pk}:{window}"
-    cache.add(name, 0, timeout=90)
-    try:
+    try:  # the window's counter exists but for the first request of the minute: one call, not two
         count = cache.incr(name)
-    except ValueError:  # expired between add and incr
-        cache.set(name, 1, timeout=90)
-        count = 1
+    except ValueError:
+        if cache.add(name, 1, timeout=90):
+            count = 1
+        else:  # another request started the window meanwhile
+            try:
+                count = cache.incr(name)
+            except ValueError:  # and it expired already
+                cache.set(name, 1, timeout=90)
+                count = 1
     if count > limit:
         return max(1, int((window + 1) * 60 - now) + 1)
     return None

@@ -93,8 +93,17 @@ def _value(any_value: Any) -> Any:
     return getattr(any_value, kind)
 
 
+_SCALARS = frozenset(("string_value", "int_value", "double_value", "bool_value"))
+
+
 def _attributes(key_values: Any) -> dict[str, Any]:
-    return {kv.key: _value(kv.value) for kv in key_values}
+    # Runs for every attribute of every span: the scalar kinds are read inline (what _value does).
+    attributes = {}
+    for kv in key_values:
+        value = kv.value
+        kind = value.WhichOneof("value")
+        attributes[kv.key] = getattr(value, kind) if kind in _SCALARS else _value(value)
+    return attributes
 
 
 def decode(body: bytes, content_type: str) -> ExportTraceServiceRequest:
@@ -173,7 +182,7 @@ def read(message: ExportTraceServiceRequest) -> OtlpBatch:
 
 
 def _is_genai(attrs: dict[str, Any]) -> bool:
-    if any(marker in attrs for marker in GENAI_MARKERS):
+    if not attrs.keys().isdisjoint(GENAI_MARKERS):
         return True
     return attrs.get("openinference.span.kind") == "LLM"
 
@@ -200,47 +209,68 @@ def _tokens(attrs: dict[str, Any], *names: str) -> int | None:
 
 
 def _event(span: Any, attrs: dict[str, Any], resource_release: Any, service: Any, window: Any) -> tuple[Any, Any]:
-    span_id = span.span_id.hex()
-    if len(span.span_id) != 8:
+    # The hot path of OTLP ingestion, once per GenAI span: _first and _tokens are inlined where a
+    # single name is read, and the error messages are only formatted when there is an error.
+    raw_id = span.span_id
+    span_id = raw_id.hex()
+    if len(raw_id) != 8:
         return None, f"span {span.name!r}: span id must be 8 bytes"
-    where = f"span {span_id}"
-    if not span.start_time_unix_nano:
-        return None, f"{where}: no start time"
-    moment = datetime.fromtimestamp(span.start_time_unix_nano / 1e9, tz=UTC)
-    moment, problem = _in_window(moment, window)
+    start = span.start_time_unix_nano
+    if not start:
+        return None, f"span {span_id}: no start time"
+    moment, problem = _in_window(datetime.fromtimestamp(start / 1e9, tz=UTC), window)
     if problem:
-        return None, f"{where}: {problem.lower()}"
-    input_tokens = _tokens(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
-    output_tokens = _tokens(
-        attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion"
-    )
+        return None, f"span {span_id}: {problem.lower()}"
+    input_tokens = attrs.get("gen_ai.usage.input_tokens")
+    if type(input_tokens) is not int or input_tokens < 0:  # the usual case is a count; _tokens reads the rest
+        input_tokens = _tokens(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
+                               "llm.token_count.prompt")  # fmt: skip
+    output_tokens = attrs.get("gen_ai.usage.output_tokens")
+    if type(output_tokens) is not int or output_tokens < 0:
+        output_tokens = _tokens(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
+                                "llm.token_count.completion")  # fmt: skip
     if input_tokens is None or output_tokens is None:
-        return None, f"{where}: token counts must be whole numbers ≥ 0"
-    latency = None
-    if span.end_time_unix_nano >= span.start_time_unix_nano:
-        latency = (span.end_time_unix_nano - span.start_time_unix_nano) / 1e6
-    error_type = _first(attrs, "error.type")
-    is_error = span.status.code == Status.STATUS_CODE_ERROR or error_type is not None
+        return None, f"span {span_id}: token counts must be whole numbers ≥ 0"
+    end = span.end_time_unix_nano
+    latency = (end - start) / 1e6 if end >= start else None
+    error_type = attrs.get("error.type")
+    if error_type == "":
+        error_type = None
+    status = span.status
+    is_error = status.code == Status.STATUS_CODE_ERROR or error_type is not None
     if is_error and not error_type:
-        error_type = span.status.message or "error"
+        error_type = status.message or "error"
     quality, flags = _evaluations(span, attrs)
     rating = attrs.get("coe.user_rating")
-    release = _first(attrs, "service.version") or resource_release or ""
-    provider = _first(attrs, "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system") or ""
-    model = _first(attrs, "gen_ai.response.model", "gen_ai.request.model", "llm.model_name") or ""
+    release = attrs.get("service.version") or resource_release or ""
+    provider = attrs.get("gen_ai.provider.name")
+    if provider is None or provider == "":
+        provider = _first(attrs, "gen_ai.system", "llm.provider", "llm.system")
+    provider = provider or ""
+    model = attrs.get("gen_ai.response.model")
+    if model is None or model == "":
+        model = _first(attrs, "gen_ai.request.model", "llm.model_name")
+    model = model or ""
+    operation = attrs.get("gen_ai.operation.name")
     kept = {"trace_id": span.trace_id.hex(), "span_name": span.name}
     if service:
         kept["service.name"] = str(service)[:200]
+    skipped = _SKIPPED_NAMES
     for name, value in attrs.items():
         if len(kept) >= MAX_KEPT_ATTRIBUTES:
             break
-        if name in MAPPED or name.startswith(CONTENT_PREFIXES) or isinstance(value, dict | list):
+        skip = skipped.get(name)
+        if skip is None:
+            skip = name in MAPPED or name.startswith(CONTENT_PREFIXES)
+            if len(skipped) < _SKIPPED_NAMES_MAX:
+                skipped[name] = skip
+        if skip or isinstance(value, (dict, list)):
             continue
         kept[name] = value[:500] if isinstance(value, str) else value
     event = EventIn(
         event_key=span_id,
         timestamp=moment,
-        operation=str(_first(attrs, "gen_ai.operation.name") or "chat")[:40],
+        operation=str(operation or "chat")[:40],
         provider=str(provider).lower()[:60],
         model_name=str(model)[:120],
         input_tokens=input_tokens,
@@ -257,11 +287,24 @@ def _event(span: Any, attrs: dict[str, Any], resource_release: Any, service: Any
     return event, None
 
 
+# Whether an attribute name is mapped to a column or is content (so not kept), remembered per
+# worker: spans repeat the same few dozen names. Bounded, as names come from the senders.
+_SKIPPED_NAMES: dict[str, bool] = {}
+_SKIPPED_NAMES_MAX = 4096
+EVALUATION_KEYS = frozenset((
+    "gen_ai.evaluation.name", "gen_ai.evaluation.score.value", "gen_ai.evaluation.score.label", "coe.quality_score",
+    "coe.safety_flags",
+))  # fmt: skip
+
+
 def _evaluations(span: Any, attrs: dict[str, Any]) -> tuple[float | None, list[str]]:
     """Evaluation results, on the span itself or as ``gen_ai.evaluation.result`` span events:
     scores in [0, 1] average into the quality score; failed safety evaluations become flags."""
+    events = span.events
+    if not events and attrs.keys().isdisjoint(EVALUATION_KEYS):
+        return None, []  # what the loop below finds on a span with no evaluation at all
     results = [attrs]
-    results += [_attributes(event.attributes) for event in span.events if event.name == EVALUATION_EVENT]
+    results += [_attributes(event.attributes) for event in events if event.name == EVALUATION_EVENT]
     scores: list[float] = []
     flags: list[str] = []
     for result in results:

@@ -5,12 +5,16 @@ person's attention becomes an alert (``alerts.py``)."""
 from __future__ import annotations
 
 import calendar
+import functools
+import json
+from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
@@ -76,10 +80,8 @@ class Window:
         self.ratings_up += row.ratings_up
         self.ratings_count += row.ratings_count
         self.flagged += row.safety_flagged
-        for index, count in enumerate(row.latency_hist[:LATENCY_BUCKETS]):
-            self.latency[index] += count
-        for index, count in enumerate(row.quality_hist[:QUALITY_BUCKETS]):
-            self.quality[index] += count
+        self.latency = _add(self.latency, row.latency_hist)
+        self.quality = _add(self.quality, row.quality_hist)
 
     @property
     def latency_count(self) -> int:
@@ -105,7 +107,19 @@ class Window:
         return stats.percentile(self.latency, q)
 
 
+def _add(total: list[int], hist: list[int]) -> list[int]:
+    """``total`` plus the first ``len(total)`` counts of ``hist``, element by element."""
+    if type(hist) is list and len(hist) >= len(total):
+        return [a + b for a, b in zip(total, hist, strict=False)]
+    for index, count in enumerate(hist[: len(total)]):
+        total[index] += count
+    return total
+
+
 def window(workload: Workload, start: datetime, end: datetime, *, release: str | None = None) -> Window:
+    shared = _SHARED.get()
+    if shared is not None and shared.workload_id == workload.pk:
+        return shared.window(start, end, release)
     qs = HourlyRollup.objects.filter(workload=workload, hour__gte=start, hour__lt=end)
     if release is not None:
         qs = qs.filter(release=release)
@@ -116,6 +130,113 @@ def window(workload: Workload, start: datetime, end: datetime, *, release: str |
     ):  # fmt: skip
         total.add(row)
     return total
+
+
+# A scorecard reads overlapping windows of one workload's rollups: the day, the trailing week, the
+# live release's baseline and today, the releases before and after going live. On PostgreSQL
+# score_day reads each hour's rollups once (_SharedRollups) and sums every window from them: the
+# same sums as Window.add over the rows window() selects. Counts, tokens, costs (decimals) and
+# histograms are exact whatever the grouping, so the database sums them per hour and release;
+# quality_sum, a float, is added row by row in the order of the model (hour, model, release).
+class _SharedRollups:
+    def __init__(self, workload_id: int) -> None:
+        self.workload_id = workload_id
+        self.read: list[tuple[datetime, datetime]] = []  # the spans of hours read so far
+        self.sums: dict[tuple[datetime, str], Window] = {}  # (hour, release): its rows summed, but quality_sum
+        self.quality: dict[datetime, list[tuple[str, float]]] = {}  # hour: (release, quality_sum) in row order
+
+    def window(self, start: datetime, end: datetime, release: str | None) -> Window:
+        for span in self._unread(start, end):
+            self._read(*span)
+        total = Window()
+        for hour in sorted(hour for hour in self.quality if start <= hour < end):
+            for row_release, value in self.quality[hour]:
+                if release is None or row_release == release:
+                    total.quality_sum += value
+        for (hour, row_release), sums in self.sums.items():  # exact sums: any order
+            if start <= hour < end and (release is None or row_release == release):
+                total.requests += sums.requests
+                total.errors += sums.errors
+                total.input_tokens += sums.input_tokens
+                total.output_tokens += sums.output_tokens
+                total.cost += sums.cost
+                total.unpriced += sums.unpriced
+                total.quality_count += sums.quality_count
+                total.ratings_up += sums.ratings_up
+                total.ratings_count += sums.ratings_count
+                total.flagged += sums.flagged
+                total.latency = [a + b for a, b in zip(total.latency, sums.latency, strict=True)]
+                total.quality = [a + b for a, b in zip(total.quality, sums.quality, strict=True)]
+        return total
+
+    def _unread(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        spans = [(start, end)] if start < end else []
+        for read_start, read_end in self.read:
+            rest = []
+            for a, b in spans:
+                if read_end <= a or read_start >= b:
+                    rest.append((a, b))
+                    continue
+                if a < read_start:
+                    rest.append((a, read_start))
+                if read_end < b:
+                    rest.append((read_end, b))
+            spans = rest
+        return spans
+
+    def _read(self, start: datetime, end: datetime) -> None:
+        span = "FROM telemetry_hourlyrollup WHERE workload_id = %s AND hour >= %s AND hour < %s"
+        params = [self.workload_id, start, end]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT hour, release, quality_sum {span} ORDER BY hour, model_name, release", params)
+            for hour, release, value in cursor.fetchall():
+                self.quality.setdefault(hour, []).append((release, value))
+            cursor.execute(
+                "SELECT hour, release, sum(requests), sum(errors), sum(input_tokens), sum(output_tokens), sum(cost), "
+                "sum(unpriced_requests), sum(quality_count), sum(ratings_up), sum(ratings_count), "
+                "sum(safety_flagged), '[' || string_agg(latency_hist::text, ',') || ']', "
+                f"'[' || string_agg(quality_hist::text, ',') || ']' {span} GROUP BY hour, release",
+                params,
+            )
+            for (hour, release, requests, errors, tokens_in, tokens_out, cost, unpriced, quality_count, ratings_up,
+                 ratings_count, flagged, latency_hists, quality_hists) in cursor.fetchall():  # fmt: skip
+                sums = Window(
+                    requests=int(requests), errors=int(errors), input_tokens=int(tokens_in),
+                    output_tokens=int(tokens_out), cost=Decimal(0) + cost, unpriced=int(unpriced),
+                    quality_count=int(quality_count), ratings_up=int(ratings_up), ratings_count=int(ratings_count),
+                    flagged=int(flagged),
+                )  # fmt: skip
+                sums.latency = _column_sums(sums.latency, json.loads(latency_hists))
+                sums.quality = _column_sums(sums.quality, json.loads(quality_hists))
+                self.sums[hour, release] = sums
+        self.read.append((start, end))
+
+
+def _column_sums(total: list[int], hists: list[list[int]]) -> list[int]:
+    """What Window.add does to ``total`` with each histogram; all at once when each is long enough."""
+    size = len(total)
+    if hists and all(type(hist) is list and len(hist) >= size for hist in hists):
+        return [a + sum(column) for a, column in zip(total, zip(*hists, strict=False), strict=False)]
+    for hist in hists:
+        total = _add(total, hist)
+    return total
+
+
+_SHARED: ContextVar[_SharedRollups | None] = ContextVar("scoring_shared_rollups", default=None)
+
+
+def _sharing_rollups(score: Callable[..., Scorecard]) -> Callable[..., Scorecard]:
+    @functools.wraps(score)
+    def wrapper(*, workload: Workload, **kwargs: Any) -> Scorecard:
+        if connection.vendor != "postgresql":
+            return score(workload=workload, **kwargs)
+        token = _SHARED.set(_SharedRollups(workload.pk))
+        try:
+            return score(workload=workload, **kwargs)
+        finally:
+            _SHARED.reset(token)
+
+    return wrapper
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -130,6 +251,7 @@ def _round(value: float | None, places: int = 4) -> float | None:
 # --- The scorecard -------------------------------------------------------------------------------
 
 
+@_sharing_rollups
 def score_day(
     *, workload: Workload, day: date, evaluate_controls: bool = True, now: datetime | None = None
 ) -> Scorecard:
@@ -312,7 +434,8 @@ def regression(*, workload: Workload, now: datetime) -> dict[str, Any]:
     if event is None or event.previous is None:
         return {}
     release, previous, since = workload.live_release, event.previous, event.at
-    if now - since > timedelta(days=REGRESSION_WINDOW_DAYS):
+    # A day scored again after the fact may lie before the live release went live: nothing to check.
+    if now < since or now - since > timedelta(days=REGRESSION_WINDOW_DAYS):
         return {}
     result: dict[str, Any] = {"release": release.version, "previous": previous.version, "previous_id": previous.pk,
                               "since": since.isoformat(), "findings": [], "recommend_rollback": False}  # fmt: skip

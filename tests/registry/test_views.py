@@ -466,13 +466,13 @@ class TestWorkloadDetail:
         assert reverse("registry:workload-history", args=[workload.slug]) in content
         assert reverse("registry:workload-edit", args=[workload.slug]) not in content
 
-    def test_a_later_module_has_an_honest_placeholder(self, client_for, team_member, workload) -> None:
-        response = client_for(team_member).get(
-            reverse("registry:workload-detail", args=[workload.slug]), {"tab": "feedback"}
-        )
-        content = response.content.decode()
-        assert "Feedback arrives with the feedback module." in content
-        assert 'aria-current="page">Feedback' in content
+    def test_the_feedback_tab_is_feedback_s_page(self, client_for, team_member, workload) -> None:
+        feedback = reverse("feedback:panel", args=["workload", workload.slug])
+        detail = reverse("registry:workload-detail", args=[workload.slug])
+        assert f'id="tab-feedback" href="{feedback}"' in client_for(team_member).get(detail).content.decode()
+        response = client_for(team_member).get(detail, {"tab": "feedback"})  # links made before it existed
+        assert response.status_code == 302
+        assert response["Location"] == feedback
 
     def test_the_telemetry_tab_is_telemetry_s_page(self, client_for, team_member, workload) -> None:
         telemetry = reverse("telemetry:workload-telemetry", args=[workload.slug])
@@ -483,13 +483,11 @@ class TestWorkloadDetail:
         assert response["Location"] == telemetry
 
     def test_htmx_tab_request_answers_with_the_tabs_only(self, client_for, team_member, workload) -> None:
-        response = client_for(team_member).get(
-            reverse("registry:workload-detail", args=[workload.slug]), {"tab": "feedback"}, headers=HTMX
-        )
+        response = client_for(team_member).get(reverse("registry:workload-detail", args=[workload.slug]), headers=HTMX)
         content = response.content.decode()
         assert content.strip().startswith('<div id="workload-tabs">')
         assert "<html" not in content
-        assert "Feedback arrives" in content
+        assert 'aria-current="page">Overview' in content
 
     def test_unknown_workload_is_404(self, client_for, team_member) -> None:
         assert client_for(team_member).get(reverse("registry:workload-detail", args=["nope"])).status_code == 404
