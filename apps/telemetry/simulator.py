@@ -23,6 +23,7 @@ cleanly when told to.
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import random
@@ -77,7 +78,7 @@ def _nanos(moment: datetime) -> int:
     return int(moment.timestamp() * 1_000_000_000)
 
 
-class Feed:
+class Feed(abc.ABC):
     """One workload's stream: what is due, converted to what the transport sends, sent."""
 
     def __init__(self, story: Story, workload: Workload, url: str) -> None:
@@ -124,18 +125,19 @@ class Feed:
         self.last = now
         return records
 
+    @abc.abstractmethod
     def queue(self, records: list[CallRecord]) -> None:
-        raise NotImplementedError
+        """Hold records for the next flush (OtlpFeed: as spans; NativeFeed: as JSON events)."""
 
+    @abc.abstractmethod
     def flush(self) -> bool:
         """Send what is pending; False if some of it must wait for the next round."""
-        raise NotImplementedError
 
-    def rekeyed(self) -> None:
-        pass
+    def rekeyed(self) -> None:  # noqa: B027 (a hook: most feeds have nothing to do)
+        """Called after the key changed."""
 
-    def close(self) -> None:
-        pass
+    def close(self) -> None:  # noqa: B027
+        """Called once at shutdown."""
 
     def _trim(self) -> None:
         if len(self.pending) > MAX_PENDING:
