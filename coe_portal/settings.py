@@ -196,7 +196,6 @@ if REDIS_URL and urlsplit(REDIS_URL).scheme not in {"redis", "rediss"}:
     raise ImproperlyConfigured(f"REDIS_URL must look like redis://host:6379/0; got {REDIS_URL!r}.")
 
 
-
 def _cache_url(broker_url: str) -> str:
     """The cache's own Redis database, next to the broker's (db 0 → 1): clearing the cache (FLUSHDB)
     must never drop queued or unacknowledged tasks."""

@@ -181,8 +181,9 @@ def _native_event(raw: Any, errors: dict[str, list[str]], window: tuple[datetime
     if status not in STATUSES:
         errors["status"] = ['Must be "ok" or "error".']
     rating = raw.get("user_rating")
-    if rating is not None and (isinstance(rating, bool) or rating not in (-1, 0, 1)):
-        errors["user_rating"] = ["Must be -1, 0 or 1."]
+    if rating is not None and (isinstance(rating, bool) or not isinstance(rating, int) or rating not in (-1, 0, 1)):
+        errors["user_rating"] = ["Must be -1, 0 or 1 (a whole number)."]
+        rating = None
     flags = raw.get("safety_flags") or []
     if not isinstance(flags, list) or not all(isinstance(f, str) and 0 < len(f) <= 60 for f in flags):
         errors["safety_flags"] = ["Must be a list of short strings."]
@@ -203,7 +204,7 @@ def _native_event(raw: Any, errors: dict[str, list[str]], window: tuple[datetime
         error_type=_text(raw.get("error_type"), errors, "error_type", max_length=120),
         release=_text(raw.get("release"), errors, "release", max_length=40),
         quality_score=_number(raw.get("quality_score"), errors, "quality_score", low=0, high=1),
-        user_rating=rating if rating in (-1, 0, 1) and not isinstance(rating, bool) else None,
+        user_rating=rating,
         safety_flags=flags,
         attributes=attributes if isinstance(attributes, dict) else {},
     )

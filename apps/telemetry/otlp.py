@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -266,6 +267,8 @@ def _event(span: Any, attrs: dict[str, Any], resource_release: Any, service: Any
                 skipped[name] = skip
         if skip or isinstance(value, (dict, list)):
             continue
+        if type(value) is float and not math.isfinite(value):
+            continue  # NaN and ±Infinity are not JSON: a database column of JSON refuses them
         kept[name] = value[:500] if isinstance(value, str) else value
     event = EventIn(
         event_key=span_id,
@@ -280,7 +283,7 @@ def _event(span: Any, attrs: dict[str, Any], resource_release: Any, service: Any
         error_type=str(error_type or "")[:120],
         release=str(release)[:40],
         quality_score=quality,
-        user_rating=rating if rating in (-1, 0, 1) and not isinstance(rating, bool) else None,
+        user_rating=int(rating) if type(rating) in (int, float) and rating in (-1, 0, 1) else None,
         safety_flags=flags,
         attributes=kept,
     )

@@ -78,8 +78,9 @@ def source_get(*, workload: Workload, pk: int) -> PullSource:
 
 
 def event_latest(*, workload: Workload, limit: int = LATEST_EVENTS) -> list[Event]:
-    """The newest raw events, by the (workload, hour) index, then by time within the hour."""
-    return list(Event.objects.filter(workload=workload).order_by("-hour", "-timestamp")[:limit])
+    """The newest raw events, by the (workload, hour) index, then by time within the hour;
+    on a tie, the last stored first."""
+    return list(Event.objects.filter(workload=workload).order_by("-hour", "-timestamp", "-id")[:limit])
 
 
 def event_exists(*, workload: Workload) -> bool:

@@ -192,10 +192,11 @@ def test_the_team_wires_telemetry_and_follows_it(
     key_row = page.locator("#key-table tbody tr").filter(has_text="prod collector")
     expect(key_row).to_contain_text("Active")
     expect(key_row.get_by_role("cell").nth(3)).to_have_text("2")  # events accepted
-    events = page.locator("#event-table tbody tr")
-    expect(events.first).to_contain_text("brand-new-model")
-    expect(events.first).to_contain_text("Unpriced")
-    expect(events.first).to_contain_text("Timeout")
+    unpriced = page.locator("#event-table tbody tr").filter(has_text="brand-new-model")
+    expect(unpriced).to_contain_text("Unpriced")
+    expect(unpriced).to_contain_text("Timeout")
+    priced = page.locator("#event-table tbody tr").filter(has_text="gpt-4o-mini")
+    expect(priced).to_contain_text("0.000005")
     expect_charts_drawn(page)  # a full page load draws them too
 
     # A pull source; its Authorization header is never shown back.

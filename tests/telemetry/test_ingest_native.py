@@ -87,6 +87,36 @@ def test_a_bad_batch_names_each_event_and_field_and_stores_nothing(raw_key, work
 
 
 @pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"user_rating": 1.0}, "user_rating"),
+        ({"user_rating": True}, "user_rating"),
+        ({"input_tokens": 10.5}, "input_tokens"),
+        ({"output_tokens": "12"}, "output_tokens"),
+        ({"latency_ms": "fast"}, "latency_ms"),
+        ({"quality_score": 1.5}, "quality_score"),
+        ({"status": "maybe"}, "status"),
+        ({"model": "m" * 121}, "model"),
+        ({"safety_flags": "toxicity"}, "safety_flags"),
+        ({"attributes": ["route"]}, "attributes"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_is_a_400_not_a_server_error(raw_key, overrides, field):
+    response = post(raw_key, {"events": [event(1, **overrides)]})
+    assert response.status_code == 400, response.content
+    assert list(response.json()["events"]["0"]) == [field]
+    assert not Event.objects.exists()
+
+
+def test_nan_is_not_json(raw_key):
+    body = b'{"events": [{"event_id": "e", "model": "m", "attributes": {"x": NaN}}]}'
+    response = post(raw_key, body)
+    assert response.status_code == 400
+    assert "NaN" in response.json()["detail"]
+    assert not Event.objects.exists()
+
+
+@pytest.mark.parametrize(
     ("body", "field"),
     [({}, "events"), ({"events": []}, "events"), ({"events": "no"}, "events")],
 )

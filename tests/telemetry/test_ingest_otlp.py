@@ -101,6 +101,8 @@ def _request(span_id: bytes = b"\x01" * 8, **attrs) -> ExportTraceServiceRequest
         kv.key = name
         if isinstance(value, str):
             kv.value.string_value = value
+        elif isinstance(value, float):
+            kv.value.double_value = value
         else:
             kv.value.int_value = value
     return message
@@ -160,6 +162,20 @@ def test_spans_with_impossible_values_are_rejected_in_partial_success(raw_key, w
     assert answer.partial_success.rejected_spans == 1
     assert "0303030303030303" in answer.partial_success.error_message
     assert list(Event.objects.values_list("event_key", flat=True)) == ["0101010101010101"]
+
+
+@pytest.mark.django_db
+def test_doubles_where_whole_numbers_or_json_are_expected_are_stored_sensibly(raw_key, workload):
+    # An SDK may send a rating as a double; NaN and Infinity cannot go into a JSON column.
+    attrs = {"coe.user_rating": 1.0, "app.nan": float("nan"), "app.inf": float("inf"), "app.ratio": 0.25}
+    response = post(raw_key, _request(**attrs).SerializeToString(), "application/x-protobuf")
+    assert response.status_code == 200, response.content
+    assert not ExportTraceServiceResponse.FromString(response.content).HasField("partial_success")
+    stored = Event.objects.get(workload=workload)
+    assert stored.user_rating == 1
+    assert stored.attributes["app.ratio"] == 0.25
+    assert "app.nan" not in stored.attributes
+    assert "app.inf" not in stored.attributes
 
 
 @pytest.mark.django_db

@@ -86,9 +86,13 @@ class TelemetryJSONParser(parsers.BaseParser):
                 f"Content-Encoding {exc}", "Send gzip or no Content-Encoding."
             ) from exc
         try:
-            return json.loads(body)
+            return json.loads(body, parse_constant=_refuse_constant)
         except (UnicodeDecodeError, ValueError) as exc:
             raise exceptions.ParseError(f"The body is not JSON: {exc}.") from exc
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number")
 
 
 class EventInput(serializers.Serializer):
