@@ -58,7 +58,7 @@ PAGES: dict[str, Route] = {
     "core:notification-list": Route({"GET": SIGNED_IN}),
     "core:notification-mark-read": Route({"POST": SIGNED_IN}),
     "core:notification-badge": Route({"GET": SIGNED_IN}),
-    "core:section": Route({"GET": SIGNED_IN}, kwargs=lambda w: {"section": "registry"}),
+    "core:section": Route({"GET": SIGNED_IN}, kwargs=lambda w: {"section": "dashboards"}),
     "accounts:login": Route({"GET": PUBLIC}),
     "accounts:logout": Route({"POST": everyone(SIGNED_OUT)}),
     "accounts:profile": Route({"GET": SIGNED_IN}),

@@ -13,11 +13,14 @@ from django_htmx.http import trigger_client_event
 from . import attention, selectors, services
 
 SECTIONS = {
-    "registry": ("Workload registry", "Register GenAI workloads, their models, releases and value."),
-    "policies": ("Policies", "Versioned governance policies and the controls they set."),
-    "templates": ("Templates", "Prompt templates, blueprints, runbooks and rubrics from the CoE."),
-    "feedback": ("Feedback", "Tell the CoE what works and what does not; read the lessons."),
     "dashboards": ("Dashboards", "Spend, value, ROI, risk and adoption across the portfolio."),
+}
+# Sections that were placeholders once and are built now: old links lead to the real page.
+BUILT_SECTIONS = {
+    "registry": "registry:workload-list",
+    "policies": "governance:policy-list",
+    "templates": "library:template-list",
+    "feedback": "feedback:thread-list",
 }
 
 
@@ -35,6 +38,8 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def section(request: HttpRequest, section: str) -> HttpResponse:
     """Landing page for a module that has not been built yet: says so plainly."""
+    if section in BUILT_SECTIONS:
+        return redirect(BUILT_SECTIONS[section])
     if section not in SECTIONS:
         raise Http404("No such section.")
     title, purpose = SECTIONS[section]

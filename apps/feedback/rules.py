@@ -48,5 +48,6 @@ rules.add_perm("feedback.add_lesson", is_coe_staff)
 rules.add_perm("feedback.publish_lesson", is_coe_staff)
 rules.add_perm("feedback.view_triage", is_coe_staff)
 rules.add_perm("feedback.view_lesson", is_signed_in)
+rules.add_perm("feedback.view_metrics", is_coe_staff | is_leadership)  # the loop's numbers, for dashboards
 # A workload's Feedback tab and panel: its team, the CoE and leadership (like its telemetry).
 rules.add_perm("feedback.view_workload_threads", is_coe_staff | is_leadership | is_workload_team_member)

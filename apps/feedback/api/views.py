@@ -25,7 +25,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.models import User
-from apps.accounts.rules import is_coe_staff, is_leadership
 from apps.core.api.permissions import ActionPermission
 from apps.core.exceptions import ApplicationError
 from apps.core.models import VersionState
@@ -426,12 +425,10 @@ class LessonViewSet(viewsets.GenericViewSet):
 
 
 class ReadsMetrics(BasePermission):
-    """The feedback loop's numbers: CoE staff and leadership."""
-
-    readers = is_coe_staff | is_leadership
+    """The feedback loop's numbers: CoE staff and leadership (``feedback.view_metrics``)."""
 
     def has_permission(self, request: Request, view: APIView) -> bool:
-        return bool(self.readers.test(request.user))
+        return request.user.has_perm("feedback.view_metrics")
 
 
 @extend_schema(tags=["feedback"])
