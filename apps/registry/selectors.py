@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -155,13 +156,18 @@ def model_price_at(*, model: AIModel, at: datetime) -> ModelPrice | None:
     return model.price_at(at)
 
 
-def model_resolve(*, name: str, provider: str = "") -> AIModel | None:
+def model_resolve(*, name: str, provider: str = "", catalogue: Iterable[AIModel] | None = None) -> AIModel | None:
     """The catalogue entry for a model name as telemetry reports it: by id, alias, then pattern.
 
     The catalogue holds dozens of entries, not thousands: matching in Python is simpler than SQL
-    over JSON and regular expressions, and callers resolve once per distinct name in a batch.
+    over JSON and regular expressions. A caller resolving many names (telemetry ingestion) passes
+    the ``catalogue`` it read once, in the model's ordering, and it is matched the same way.
     """
-    candidates = list(AIModel.objects.filter(provider=provider.lower()) if provider else AIModel.objects.all())
+    if catalogue is None:
+        candidates = list(AIModel.objects.filter(provider=provider.lower()) if provider else AIModel.objects.all())
+    else:
+        wanted = provider.lower()
+        candidates = [m for m in catalogue if m.provider == wanted] if provider else list(catalogue)
     for test in (
         lambda m: m.model_id == name,
         lambda m: name in (m.aliases or []),

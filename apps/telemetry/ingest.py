@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
 from apps.registry.models import AIModel, ModelPrice
-from apps.registry.selectors import _fullmatch
+from apps.registry.selectors import model_resolve
 
 from .models import Event, latency_bucket, quality_bucket
 
@@ -220,8 +220,7 @@ class Pricer:
     """Resolves model names to catalogue entries and prices, once per distinct name in a batch.
 
     The catalogue holds dozens of models, not thousands: it is read once per batch (one query for
-    the models, one for their prices) and matched in Python exactly as ``model_resolve`` matches
-    (same candidates in the same order, by id, alias, then pattern), instead of a query or two
+    the models, one for their prices) and handed to ``model_resolve``, instead of a query or two
     per distinct name and model."""
 
     def __init__(self) -> None:
@@ -239,21 +238,10 @@ class Pricer:
         return self._models[key]
 
     def _resolve(self, name: str, provider: str) -> AIModel | None:
-        """``registry.selectors.model_resolve`` over the catalogue read once."""
         if self._catalogue is None:
             # What matching reads (the ordering is the model's, as model_resolve's queries have).
             self._catalogue = list(AIModel.objects.only("id", "provider", "model_id", "aliases", "match_pattern"))
-        wanted = provider.lower()
-        candidates = [m for m in self._catalogue if m.provider == wanted] if provider else self._catalogue
-        for test in (
-            lambda m: m.model_id == name,
-            lambda m: name in (m.aliases or []),
-            lambda m: bool(m.match_pattern) and _fullmatch(m.match_pattern, name),
-        ):
-            for model in candidates:
-                if test(model):
-                    return model
-        return None
+        return model_resolve(name=name, provider=provider, catalogue=self._catalogue)
 
     def price(self, model: AIModel, at: datetime) -> ModelPrice | None:
         if self._prices is None:
