@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -18,7 +19,7 @@ from apps.governance.models import CheckResult
 from apps.registry.models import Workload
 
 from .models import Alert, Scorecard
-from .stats import PSI_SIGNIFICANT
+from .stats import PSI_MODERATE, PSI_SIGNIFICANT
 
 Kind, Severity = Alert.Kind, Alert.Severity
 
@@ -75,6 +76,7 @@ def from_controls(*, workload: Workload, results: Iterable[CheckResult], day: da
 
 def from_scorecard(*, workload: Workload, card: Scorecard) -> None:
     day = card.day
+    _close_what_has_passed(workload=workload, card=card)
     for anomaly in card.anomalies:
         alert_raise(
             workload=workload, kind=Kind.ANOMALY, key=f"anomaly:{day}:{anomaly['metric']}", day=day,
@@ -111,3 +113,32 @@ def from_scorecard(*, workload: Workload, card: Scorecard) -> None:
             f"consider rolling back",
             detail="Since it went live: " + "; ".join(regression["findings"]) + ".",
         )  # fmt: skip
+
+
+def _close_what_has_passed(*, workload: Workload, card: Scorecard) -> int:
+    """Close alerts that a later scorecard shows are over, so the open list stays what needs looking
+    at (``resolved_by`` stays empty: closed by the portal):
+
+    - an anomaly, once a later complete day has the same metric scored and not anomalous;
+    - a budget alert of a month before this card's month;
+    - drift, once the live release has changed (a new baseline) or a later day's PSI is below 0.1
+      (the usual "no change" line: below the 0.25 that raises it, so it does not flap);
+    - a rollback recommendation, once that release is no longer live (rolled back or replaced).
+    """
+    day = card.day
+    open_before = Alert.objects.filter(workload=workload, resolved_at__isnull=True, day__lt=day)
+    closed = Q(pk__in=[])
+    anomalous = {anomaly["metric"] for anomaly in card.anomalies}
+    for alert in open_before.filter(kind__in=[Kind.ANOMALY, Kind.BUDGET]).only("pk", "kind", "key"):
+        if alert.kind == Kind.ANOMALY:  # anomaly:<day>:<metric>
+            metric = alert.key.rsplit(":", 1)[-1]
+            if card.complete and metric not in anomalous and getattr(card, metric, None) is not None:
+                closed |= Q(pk=alert.pk)
+        elif alert.key.split(":")[1] < f"{day:%Y-%m}":  # budget:<YYYY-MM>:<percent>
+            closed |= Q(pk=alert.pk)
+    live = workload.live_release.version if workload.live_release_id else None
+    if live is not None:
+        closed |= Q(kind=Kind.DRIFT) & ~Q(key=f"drift:{live}") | Q(kind=Kind.ROLLBACK) & ~Q(key=f"rollback:{live}")
+        if card.drift_score is not None and card.drift_score < PSI_MODERATE:
+            closed |= Q(kind=Kind.DRIFT, key=f"drift:{live}")
+    return open_before.filter(closed).update(resolved_at=timezone.now())

@@ -221,3 +221,68 @@ def test_today_is_scored_as_an_incomplete_day(workload):
     card = score_day(workload=workload, day=(timezone.now() - timedelta(minutes=30)).date(), evaluate_controls=False)
     assert card.complete is (card.day < today())
     assert card.requests == 5
+
+
+# --- Alerts close once a later scorecard shows they are over ----------------------------------
+
+
+def test_an_anomaly_alert_closes_when_a_later_day_is_normal(workload):
+    score_history(workload, range(16, 2, -1), n=200)
+    send_day(workload, ago(2), n=200, error_rate=0.3, seed=98)
+    send_day(workload, ago(1), n=200, seed=97)
+    roll()
+    score_day(workload=workload, day=ago(2), evaluate_controls=False)
+    alert = Alert.objects.get(workload=workload, kind=Alert.Kind.ANOMALY, key__endswith="error_rate")
+    assert alert.is_open
+    score_day(workload=workload, day=ago(2), evaluate_controls=False)  # the same day again: still open
+    alert.refresh_from_db()
+    assert alert.is_open
+    normal = score_day(workload=workload, day=ago(1), evaluate_controls=False)
+    assert "error_rate" not in {a["metric"] for a in normal.anomalies}
+    alert.refresh_from_db()
+    assert not alert.is_open
+    assert alert.resolved_by is None  # closed by the portal, not by a person
+
+
+def test_drift_closes_when_behaviour_settles_and_a_rollback_advice_when_the_release_is_rolled_back(
+    workload, team_member, priced_model
+):
+    old = _release(workload, team_member, "1.0.0", days_ago=12, model=priced_model)
+    for n in range(11, 7, -1):
+        send_day(workload, ago(n), n=300, latency=600, quality=0.85, release="1.0.0", seed=n)
+    send_day(workload, ago(3), n=300, latency=1800, quality=0.6, release="1.0.0", seed=3)
+    send_day(workload, ago(2), n=300, latency=600, quality=0.85, release="1.0.0", seed=2)
+    roll()
+    score_day(workload=workload, day=ago(3), evaluate_controls=False)
+    drift = Alert.objects.get(workload=workload, kind=Alert.Kind.DRIFT)
+    assert drift.is_open
+    settled = score_day(workload=workload, day=ago(2), evaluate_controls=False)
+    assert settled.drift_score < 0.1
+    drift.refresh_from_db()
+    assert not drift.is_open
+
+    # A worse release, then rolled back: its advice closes at the next scoring.
+    _release(workload, team_member, "2.0.0", days_ago=1.5, model=priced_model)
+    send_day(workload, ago(1), n=150, release="2.0.0", error_rate=0.2, latency=2000, seed=1)
+    roll()
+    score_day(workload=workload, day=ago(1), evaluate_controls=False)
+    advice = Alert.objects.get(workload=workload, kind=Alert.Kind.ROLLBACK)
+    assert advice.is_open
+    registry.release_rollback(actor=team_member, release=old, reason="Worse latency and errors.")
+    score_day(workload=workload, day=today(), evaluate_controls=False)
+    advice.refresh_from_db()
+    assert not advice.is_open
+
+
+def test_last_months_budget_alert_closes_in_a_new_month(workload):
+    first = today().replace(day=1)
+    last_month = first - timedelta(days=1)
+    old = Alert.objects.create(workload=workload, kind=Alert.Kind.BUDGET, key=f"budget:{last_month:%Y-%m}:100",
+                               title="Over budget", day=last_month)  # fmt: skip
+    this_month = Alert.objects.create(workload=workload, kind=Alert.Kind.BUDGET, key=f"budget:{first:%Y-%m}:80",
+                                      title="Near budget", day=first)  # fmt: skip
+    score_day(workload=workload, day=today(), evaluate_controls=False)
+    old.refresh_from_db()
+    this_month.refresh_from_db()
+    assert not old.is_open
+    assert this_month.is_open  # this month's stays open
