@@ -2,7 +2,7 @@ from django.contrib import admin
 
 from apps.core.admin import AuditedModelAdmin
 
-from .models import AIModel, ModelPrice, Release, ReleaseEvent, Workload
+from .models import AIModel, ExchangeRate, ModelPrice, Release, ReleaseEvent, Workload
 
 
 class ModelPriceInline(admin.TabularInline):
@@ -48,3 +48,17 @@ class ReleaseAdmin(AuditedModelAdmin):
     readonly_fields = ["workload", "version", "status", "promoted_at", "created_by"]
     filter_horizontal = ["ai_models"]
     inlines = [ReleaseEventInline]
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(AuditedModelAdmin):
+    list_display = ["currency", "effective_from", "per_usd", "note"]
+    list_filter = ["currency"]
+    search_fields = ["currency", "note"]
+    date_hierarchy = "effective_from"
+    readonly_fields = ["created_at", "created_by"]
+
+    def save_model(self, request, obj, form, change):  # type: ignore[no-untyped-def]
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)

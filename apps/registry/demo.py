@@ -27,7 +27,7 @@ from apps.library import demo as library_demo
 from apps.library.models import TemplateVersion
 
 from . import adoption, gates, services
-from .models import Adoption, AIModel, Release, ReleaseEvent, Workload
+from .models import Adoption, AIModel, ExchangeRate, Release, ReleaseEvent, Workload
 
 PRICE_NOTE = "List price, example only — check the provider"
 PRICE_DISCLAIMER = (
@@ -1434,7 +1434,24 @@ def _seed_workload(spec: DemoWorkload, teams: dict[str, Team], models: dict[str,
     _backdate(workload, spec, release_ids)
 
 
+# (currency, days ago it takes effect, units per US dollar): examples, not market rates.
+EXCHANGE_RATES = (("EUR", 400, "0.93"), ("EUR", 20, "0.91"), ("GBP", 400, "0.80"), ("GBP", 20, "0.78"))
+RATE_NOTE = "Example rate for the demo — the CoE sets the rates it books against"
+
+
+def _seed_exchange_rates() -> None:
+    """Once per currency: a later run (another day) leaves the rates as they are."""
+    today = timezone.now().date()
+    seeded = set(ExchangeRate.objects.values_list("currency", flat=True))
+    for currency, days_ago, per_usd in EXCHANGE_RATES:
+        if currency not in seeded:
+            day = today - timedelta(days=days_ago)
+            services.exchange_rate_add(actor=None, currency=currency, effective_from=day, per_usd=Decimal(per_usd),
+                                       note=RATE_NOTE)  # fmt: skip
+
+
 def seed() -> list[tuple[str, str, str]]:
+    _seed_exchange_rates()
     models = _seed_models()
     teams = {team.name: team for team in Team.objects.filter(name__in={w.team for w in WORKLOADS})}
     missing = {w.team for w in WORKLOADS} - set(teams)

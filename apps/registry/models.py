@@ -131,6 +131,42 @@ class AIModel(TimeStampedModel):
         return self.prices.filter(effective_from__lte=at).order_by("-effective_from").first()
 
 
+BASE_CURRENCY = "USD"  # catalogue prices and stored event costs; exchange rates are quoted against it
+
+
+class ExchangeRate(models.Model):
+    """How many units of ``currency`` one US dollar buys, from ``effective_from`` until the next
+    rate. Token costs are stored in US dollars; a workload's scorecards are in its own currency,
+    converted at the rate in force on the day (telemetry's scoring)."""
+
+    currency = models.CharField(max_length=3, help_text="Three letters, e.g. EUR.")
+    effective_from = models.DateField()
+    per_usd = models.DecimalField(
+        max_digits=18, decimal_places=8, validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text="Units of this currency for one US dollar, e.g. 0.92 for EUR.",
+    )  # fmt: skip
+    note = models.CharField(max_length=200, blank=True, help_text="Where the rate comes from.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        ordering = ["currency", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "effective_from"], name="exchangerate_unique_currency_day"),
+            models.CheckConstraint(condition=Q(per_usd__gt=0), name="exchangerate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {BASE_CURRENCY} = {self.per_usd.normalize()} {self.currency} from {self.effective_from:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        self.currency = (self.currency or "").strip().upper()
+        if len(self.currency) != 3 or not self.currency.isalpha():
+            raise ValidationError({"currency": "Give a three-letter currency code, e.g. EUR."})
+        if self.currency == BASE_CURRENCY:
+            raise ValidationError({"currency": f"Rates are quoted against {BASE_CURRENCY}; it needs none."})
+
+
 class ModelPrice(models.Model):
     """A price per million tokens, in force from ``effective_from`` until the next one."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -13,7 +15,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from apps.accounts.models import Membership, User
 from apps.core.models import AuditEvent
 
-from .models import AIModel, LifecycleStage, ModelPrice, Release, ReleaseEvent, Workload
+from .models import BASE_CURRENCY, AIModel, ExchangeRate, LifecycleStage, ModelPrice, Release, ReleaseEvent, Workload
 
 WORKLOAD_ORDERINGS = {
     "name": ("name",),
@@ -188,3 +190,47 @@ def _fullmatch(pattern: str, name: str) -> bool:
 
 def workloads_using_model(*, model: AIModel) -> QuerySet[Workload]:
     return model.workloads.select_related("team").order_by("name")
+
+
+# --- Exchange rates ---------------------------------------------------------------------------
+
+
+def exchange_rate_list(*, currency: str = "") -> QuerySet[ExchangeRate]:
+    qs = ExchangeRate.objects.select_related("created_by")
+    return qs.filter(currency=currency.upper()) if currency else qs
+
+
+class Rates:
+    """Exchange rates read once for many conversions (there are dozens of rates, not thousands):
+    the rate in force on a day is the latest whose ``effective_from`` is on or before it."""
+
+    def __init__(self) -> None:
+        self._by_currency: dict[str, tuple[list[date], list[Decimal]]] | None = None
+
+    def per_usd(self, currency: str, day: date) -> Decimal | None:
+        """Units of ``currency`` for one US dollar on ``day``; None when no rate had taken effect."""
+        currency = currency.upper()
+        if currency == BASE_CURRENCY:
+            return Decimal(1)
+        if self._by_currency is None:
+            self._by_currency = {}
+            for rate in ExchangeRate.objects.order_by("currency", "effective_from"):
+                days, values = self._by_currency.setdefault(rate.currency, ([], []))
+                days.append(rate.effective_from)
+                values.append(rate.per_usd)
+        days, values = self._by_currency.get(currency, ((), ()))
+        index = bisect_right(days, day)  # type: ignore[arg-type]
+        return values[index - 1] if index else None
+
+    def convert(self, amount: Decimal, *, source: str, target: str, day: date) -> Decimal | None:
+        """``amount`` in ``source`` currency, in ``target`` currency on ``day``; None without a rate."""
+        if source.upper() == target.upper():
+            return amount
+        source_rate, target_rate = self.per_usd(source, day), self.per_usd(target, day)
+        if source_rate is None or target_rate is None:
+            return None
+        return amount / source_rate * target_rate
+
+
+def exchange_rate_on(*, currency: str, day: date) -> Decimal | None:
+    return Rates().per_usd(currency, day)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +25,7 @@ from . import adoption, gates
 from .models import (
     AIModel,
     DataClassification,
+    ExchangeRate,
     LifecycleStage,
     ModelPrice,
     Release,
@@ -496,6 +497,28 @@ def _notify_model_users(*, model: AIModel, changes: dict[str, list[Any]]) -> Non
 
 
 @transaction.atomic
+def exchange_rate_add(
+    *, actor: User | None, currency: str, effective_from: date, per_usd: Decimal, note: str = "",
+    request: HttpRequest | None = None,
+) -> ExchangeRate:  # fmt: skip
+    """A rate from a day on. Rates are not edited: a correction is a new rate from the same day
+    after deleting the wrong one in the admin, so what scorecards used stays traceable."""
+    currency = (currency or "").strip().upper()
+    if ExchangeRate.objects.filter(currency=currency, effective_from=effective_from).exists():
+        raise ApplicationError(
+            "A rate for that currency already takes effect that day.",
+            field_errors={"effective_from": ["Choose another day."]},
+        )
+    rate = ExchangeRate(currency=currency, effective_from=effective_from, per_usd=per_usd, note=note,
+                        created_by=actor)  # fmt: skip
+    _full_clean(rate, exclude=["created_by"])
+    rate.save()
+    audit_record(actor=actor, action="exchange_rate.add", target=rate,
+                 changes={"currency": currency, "effective_from": str(effective_from), "per_usd": str(per_usd)},
+                 request=request)  # fmt: skip
+    return rate
+
+
 def model_price_add(
     *,
     actor: User | None,

@@ -24,8 +24,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.core.exceptions import ApplicationError
-from apps.registry.models import AIModel, ModelPrice
-from apps.registry.selectors import model_resolve
+from apps.registry.models import BASE_CURRENCY, AIModel, ModelPrice
+from apps.registry.selectors import Rates, model_resolve
 
 from .models import Event, latency_bucket, quality_bucket
 
@@ -227,6 +227,7 @@ class Pricer:
         self._models: dict[tuple[str, str], AIModel | None] = {}
         self._catalogue: list[AIModel] | None = None
         self._prices: dict[int, tuple[list[datetime], list[ModelPrice]]] | None = None
+        self._rates = Rates()
 
     def model(self, provider: str, name: str) -> AIModel | None:
         key = (provider, name)
@@ -263,6 +264,10 @@ class Pricer:
         total = Decimal(event.input_tokens) * price.input_per_million + Decimal(event.output_tokens) * (
             price.output_per_million
         )
+        if price.currency != BASE_CURRENCY:  # stored costs are in dollars; no rate that day: unpriced
+            total = self._rates.convert(total, source=price.currency, target=BASE_CURRENCY, day=event.timestamp.date())
+            if total is None:
+                return None
         return (total / MILLION).quantize(COST_PLACES)
 
 

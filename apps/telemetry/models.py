@@ -207,6 +207,12 @@ class Scorecard(models.Model):
     input_tokens = models.BigIntegerField(default=0)
     output_tokens = models.BigIntegerField(default=0)
     unpriced_requests = models.IntegerField(default=0)
+    currency = models.CharField(max_length=3, default="USD", help_text="The workload's: every money field is in it.")
+    usd_rate = models.DecimalField(
+        max_digits=18, decimal_places=8, null=True, blank=True,
+        help_text="Units of the currency per US dollar used for token costs; empty when no rate was in force "
+        "(token costs then counted in dollars as they are).",
+    )  # fmt: skip
     token_cost = models.DecimalField(max_digits=16, decimal_places=4, default=0)
     fixed_cost = models.DecimalField(max_digits=16, decimal_places=4, default=0)
     cost = models.DecimalField(max_digits=16, decimal_places=4, default=0)

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.governance import services as governance
 from apps.registry.models import ReleaseEvent, Workload
+from apps.registry.selectors import Rates
 
 from . import alerts, stats
 from .models import LATENCY_BUCKETS, QUALITY_BUCKETS, Alert, HourlyRollup, Scorecard
@@ -264,9 +265,14 @@ def score_day(
     complete = end <= now
     days_in_month = calendar.monthrange(day.year, day.month)[1]
 
-    # Money (DESIGN.md "Value and ROI"): priced tokens + the fixed run cost, per day.
+    # Money (DESIGN.md "Value and ROI"): priced tokens + the fixed run cost, per day, in the
+    # workload's currency. Token costs are stored in dollars and converted at the day's rate (the
+    # month to date too); without a rate they count as they are, and the scorecard says so.
+    usd_rate = Rates().per_usd(workload.currency, day)
+    fx = usd_rate if usd_rate is not None else Decimal(1)
+    token_cost = today.cost * fx
     fixed_cost = workload.fixed_monthly_run_cost / days_in_month
-    cost = today.cost + fixed_cost
+    cost = token_cost + fixed_cost
     per_request = workload.effective_value_per_request or Decimal(0)
     successes = today.requests - today.errors
     value = per_request * successes + workload.fixed_monthly_value / days_in_month
@@ -275,9 +281,10 @@ def score_day(
     month_start = datetime(day.year, day.month, 1, tzinfo=UTC)
     to_date = _month_to_date(workload, month_start, end)
     elapsed_days = max((min(end, now) - month_start).total_seconds() / 86400, 1 / 24)
-    mtd_cost = to_date["cost"] + workload.fixed_monthly_run_cost * day.day / days_in_month
+    mtd_token_cost = to_date["cost"] * fx
+    mtd_cost = mtd_token_cost + workload.fixed_monthly_run_cost * day.day / days_in_month
     mtd_value = per_request * to_date["successes"] + workload.fixed_monthly_value * day.day / days_in_month
-    forecast = to_date["cost"] / Decimal(str(elapsed_days)) * days_in_month + workload.fixed_monthly_run_cost
+    forecast = mtd_token_cost / Decimal(str(elapsed_days)) * days_in_month + workload.fixed_monthly_run_cost
     burn = float(mtd_cost / workload.monthly_budget) if workload.monthly_budget else None
 
     p50, p95, p99 = today.p(0.5), today.p(0.95), today.p(0.99)
@@ -285,7 +292,8 @@ def score_day(
     card_values: dict[str, Any] = {
         "complete": complete, "requests": today.requests, "errors": today.errors,
         "input_tokens": today.input_tokens, "output_tokens": today.output_tokens, "unpriced_requests": today.unpriced,
-        "token_cost": today.cost, "fixed_cost": fixed_cost, "cost": cost, "value": value, "roi": _round(roi),
+        "currency": workload.currency, "usd_rate": usd_rate,
+        "token_cost": token_cost, "fixed_cost": fixed_cost, "cost": cost, "value": value, "roi": _round(roi),
         "month_to_date_cost": mtd_cost, "month_to_date_value": mtd_value, "month_end_forecast": forecast,
         "budget_burn": _round(burn), "latency_p50_ms": _round(p50, 1), "latency_p95_ms": _round(p95, 1),
         "latency_p99_ms": _round(p99, 1),

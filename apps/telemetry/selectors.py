@@ -13,7 +13,8 @@ from datetime import date, datetime, timedelta
 from django.db.models import Max, QuerySet, Sum
 from django.utils import timezone
 
-from apps.registry.models import Workload
+from apps.registry.models import AIModel, Workload
+from apps.registry.selectors import model_resolve
 
 from .models import Alert, Event, HourlyRollup, IngestionKey, PullSource, Scorecard
 
@@ -92,6 +93,7 @@ class UnpricedModel:
     model_name: str
     requests: int
     last_seen: datetime
+    in_catalogue: bool = False  # known, but no price (or no exchange rate for its price) was in force
 
 
 def unpriced_models(*, workload: Workload, days: int = UNPRICED_DAYS) -> list[UnpricedModel]:
@@ -104,4 +106,11 @@ def unpriced_models(*, workload: Workload, days: int = UNPRICED_DAYS) -> list[Un
         .annotate(requests=Sum("unpriced_requests"), last_seen=Max("hour"))
         .order_by("-requests", "model_name")
     )
-    return [UnpricedModel(row["model_name"] or "", row["requests"], row["last_seen"]) for row in rows]
+    rows = list(rows)
+    catalogue = list(AIModel.objects.only("id", "provider", "model_id", "aliases", "match_pattern")) if rows else []
+    return [
+        UnpricedModel(row["model_name"] or "", row["requests"], row["last_seen"],
+                      in_catalogue=bool(row["model_name"]) and model_resolve(name=row["model_name"],
+                                                                             catalogue=catalogue) is not None)
+        for row in rows
+    ]  # fmt: skip

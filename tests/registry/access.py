@@ -144,4 +144,8 @@ API: dict[str, Route] = {
         },
     ),
     "GET /api/v1/models/{slug}/price-at/": Route({"GET": SIGNED_IN}, kwargs=_model),
+    "GET /api/v1/exchange-rates/": Route({"GET": SIGNED_IN}),
+    "POST /api/v1/exchange-rates/": Route(
+        {"POST": COE_ONLY}, data=lambda w, p: {"currency": "EUR", "effective_from": "2026-06-01", "per_usd": "0.92"}
+    ),
 }

@@ -12,6 +12,7 @@ from apps.accounts.models import Team, User
 from apps.core.models import AuditEvent
 from apps.registry.models import (
     AIModel,
+    ExchangeRate,
     LifecycleStage,
     ModelPrice,
     Release,
@@ -31,7 +32,7 @@ def _seed() -> None:
 def _counts() -> dict[str, int]:
     return {
         model.__name__: model.objects.count()
-        for model in (User, Team, Workload, AIModel, ModelPrice, Release, ReleaseEvent, AuditEvent)
+        for model in (User, Team, Workload, AIModel, ModelPrice, ExchangeRate, Release, ReleaseEvent, AuditEvent)
     }
 
 
@@ -117,3 +118,15 @@ def test_no_workload_or_release_uses_a_model_it_may_not(seeded: None) -> None:
             assert problems == [], f"{release}: {problems}"
             if release.has_been_live:
                 assert all(model.is_usable for model in release.ai_models.all()), f"{release} went live unapproved"
+
+
+def test_every_workload_currency_has_an_exchange_rate_for_the_demo_telemetry(seeded: None) -> None:
+    from django.utils import timezone
+
+    from apps.registry.selectors import Rates
+
+    rates = Rates()
+    month_ago = timezone.now().date() - timedelta(days=31)
+    for currency in set(Workload.objects.values_list("currency", flat=True)):
+        assert rates.per_usd(currency, month_ago) is not None, currency
+    assert ExchangeRate.objects.filter(currency="EUR").count() == 2  # a rate change within the demo history

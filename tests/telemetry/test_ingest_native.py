@@ -181,3 +181,24 @@ def test_the_key_records_its_use(key_pair):
     key = IngestionKey.objects.get(pk=key.pk)
     assert key.events_accepted == 2
     assert key.last_used_at is not None
+
+
+def test_a_price_in_another_currency_is_stored_in_dollars_at_the_day_rate(raw_key, workload, coe_staff):
+    from apps.registry import services as registry
+    from apps.registry.models import AIModel
+
+    model = AIModel.objects.create(provider="mistral", model_id="mistral-large", display_name="Mistral Large",
+                                   slug="mistral-mistral-large")  # fmt: skip
+    registry.model_price_add(
+        actor=coe_staff, model=model, effective_from=timezone.now() - timedelta(days=30),
+        input_per_million=Decimal("2"), output_per_million=Decimal("6"), currency="EUR",
+    )  # fmt: skip
+    body = {"events": [event(1, model="mistral-large", provider="mistral")]}
+    # No EUR rate yet: stored, but unpriced (a cost in euros would be summed with dollars).
+    assert post(raw_key, body).json() == {"accepted": 1, "duplicates": 0, "unpriced": 1}
+    since = timezone.now().date() - timedelta(days=60)
+    registry.exchange_rate_add(actor=coe_staff, currency="EUR", effective_from=since, per_usd=Decimal("0.8"))
+    response = post(raw_key, {"events": [event(2, model="mistral-large", provider="mistral")]})
+    assert response.json() == {"accepted": 1, "duplicates": 0, "unpriced": 0}
+    # 1000 × 2 + 500 × 6 = 5000 EUR per million = 0.005 EUR = 0.00625 USD at 0.8 EUR per USD.
+    assert Event.objects.get(event_key="evt-2").cost == Decimal("0.00625000")

@@ -286,3 +286,18 @@ def test_last_months_budget_alert_closes_in_a_new_month(workload):
     this_month.refresh_from_db()
     assert not old.is_open
     assert this_month.is_open  # this month's stays open
+
+
+def test_money_is_in_the_workload_currency_at_the_day_rate(workload, team_member, coe_staff):
+    workload = registry.workload_update(actor=team_member, workload=workload, currency="EUR")
+    send_day(workload, ago(1), n=100)
+    roll()
+    unconverted = score_day(workload=workload, day=ago(1), evaluate_controls=False)
+    assert (unconverted.currency, unconverted.usd_rate) == ("EUR", None)
+    assert unconverted.token_cost == Decimal("0.0450")  # no rate: counted as dollars, and the card says so
+    registry.exchange_rate_add(actor=coe_staff, currency="EUR", effective_from=ago(1), per_usd=Decimal("0.9"))
+    card = score_day(workload=workload, day=ago(1), evaluate_controls=False)
+    assert card.usd_rate == Decimal("0.9")
+    assert card.token_cost == Decimal("0.0405")  # 0.045 USD × 0.9
+    assert card.value == Decimal("50.0000")  # 100 successes × 0.50 EUR: value is already in euros
+    assert card.roi == pytest.approx((50 - 0.0405) / 0.0405, rel=1e-3)

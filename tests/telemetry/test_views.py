@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.core.models import AuditEvent
 from apps.registry import services as registry
-from apps.registry.models import Release, ReleaseEvent, Workload
+from apps.registry.models import AIModel, Release, ReleaseEvent, Workload
 from apps.telemetry import services, tasks
 from apps.telemetry.alerts import alert_raise
 from apps.telemetry.models import Alert, IngestionKey, PullSource, Scorecard
@@ -198,6 +198,24 @@ class TestScorecard:
         assert _kpi(text, "safety").startswith("0.98 % Safety-flag rate 2 requests flagged")
         assert _kpi(text, "unpriced") == "4 Unpriced requests their models are not in the catalogue: not in the cost"
 
+    def test_a_workload_in_euros_says_at_what_rate_or_that_there_is_none(
+        self, client_for, team_member, coe_staff, workload
+    ) -> None:
+        workload = registry.workload_update(actor=team_member, workload=workload, currency="EUR")
+        send_day(workload, ago(1), n=10)
+        roll()
+        score_day(workload=workload, day=ago(1), evaluate_controls=False)
+        text = _text(client_for(team_member).get(_tab(workload)))
+        assert "No exchange rate for EUR" in text
+        assert "Ask the CoE to add a rate." in text
+        assert "/admin/registry/exchangerate/" in _text(client_for(coe_staff).get(_tab(workload)))
+        registry.exchange_rate_add(actor=coe_staff, currency="EUR", effective_from=ago(30), per_usd=Decimal("0.9"))
+        score_day(workload=workload, day=ago(1), evaluate_controls=False)
+        text = _text(client_for(team_member).get(_tab(workload)))
+        assert "No exchange rate" not in text
+        assert "shown in EUR at 1 USD = 0.9 EUR" in text
+        assert _kpi(text, "cost").split(" ")[1] == "EUR"
+
     def test_today_is_called_today(self, client_for, team_member, workload) -> None:
         send(workload, at=timezone.now() - timedelta(minutes=30), n=5, spread_seconds=60)
         roll()
@@ -329,6 +347,19 @@ class TestEvents:
         assert "<code>mystery-model</code>" in unpriced
         assert "1 request," in unpriced
         assert "Ask the CoE to add them" in unpriced
+
+    def test_a_known_model_without_a_price_then_says_so(self, client_for, team_member, workload) -> None:
+        AIModel.objects.create(provider="mistral", model_id="mistral-large", display_name="Mistral Large",
+                               slug="mistral-mistral-large")  # fmt: skip
+        send(workload, at=timezone.now() - timedelta(hours=2), n=3, model="mistral-large")
+        send(workload, at=timezone.now() - timedelta(hours=2), n=1, model="mystery-model", seed=5)
+        roll()
+        unpriced = re.search(r'id="unpriced-models">(.*?)</div>', _text(client_for(team_member).get(_tab(workload))),
+                             re.S).group(1)  # fmt: skip
+        known, unknown = (re.search(rf"<code>{name}</code>.*?</li>", unpriced, re.S).group(0)
+                          for name in ("mistral-large", "mystery-model"))  # fmt: skip
+        assert "in the catalogue, but with no price" in known
+        assert "in the catalogue" not in unknown
 
     def test_the_coe_is_pointed_at_the_catalogue(self, client_for, coe_staff, workload) -> None:
         send(workload, at=timezone.now() - timedelta(hours=2), n=2, model="mystery-model")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
@@ -9,6 +10,7 @@ from apps.accounts.models import Team
 from apps.registry.models import (
     AIModel,
     DataClassification,
+    ExchangeRate,
     LifecycleStage,
     ModelPrice,
     Release,
@@ -32,6 +34,21 @@ class ModelPriceCreateInput(serializers.Serializer):
     input_per_million = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
     output_per_million = serializers.DecimalField(max_digits=12, decimal_places=4, min_value=0)
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", default="USD")
+    note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+
+
+class ExchangeRateOutput(serializers.ModelSerializer):
+    class Meta:
+        model = ExchangeRate
+        fields = ["currency", "effective_from", "per_usd", "note"]
+        read_only_fields = fields
+
+
+class ExchangeRateCreateInput(serializers.Serializer):
+    currency = serializers.RegexField(r"^[A-Za-z]{3}$", help_text="Three letters, e.g. EUR.")
+    effective_from = serializers.DateField(help_text="The first day the rate applies, YYYY-MM-DD.")
+    per_usd = serializers.DecimalField(max_digits=18, decimal_places=8, min_value=Decimal("0.00000001"),
+                                       help_text="Units of the currency for one US dollar.")  # fmt: skip
     note = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 

@@ -6,6 +6,7 @@ from . import adoption, views
 router = SimpleRouter()
 router.register("workloads", views.WorkloadViewSet, basename="workload")
 router.register("models", views.AIModelViewSet, basename="model")
+router.register("exchange-rates", views.ExchangeRateViewSet, basename="exchange-rate")
 
 releases = views.ReleaseViewSet
 urlpatterns = [

@@ -16,12 +16,14 @@ from rest_framework.response import Response
 
 from apps.core.api.permissions import ActionPermission
 from apps.registry import selectors, services
-from apps.registry.models import AIModel, Release, Workload
+from apps.registry.models import AIModel, ExchangeRate, Release, Workload
 
 from .serializers import (
     AIModelCreateInput,
     AIModelOutput,
     AIModelUpdateInput,
+    ExchangeRateCreateInput,
+    ExchangeRateOutput,
     ModelPriceCreateInput,
     ModelPriceOutput,
     ReleaseCreateInput,
@@ -239,3 +241,26 @@ class AIModelViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         if price is None:
             raise Http404("No price had taken effect by then.")
         return Response(ModelPriceOutput(price).data)
+
+
+@extend_schema(responses={**ERRORS})
+class ExchangeRateViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
+    """Exchange rates against the US dollar (catalogue prices and stored costs are in dollars;
+    scorecards in each workload's currency): everyone signed in reads; CoE staff add rates."""
+
+    serializer_class = ExchangeRateOutput
+    permission_classes = [IsAuthenticated, ActionPermission]
+    action_perms = {"create": "registry.add_exchangerate"}
+    http_method_names = ["get", "post", "head", "options"]
+    filterset_fields = ["currency"]
+    ordering_fields = ["currency", "effective_from"]
+
+    def get_queryset(self) -> QuerySet[ExchangeRate]:
+        return selectors.exchange_rate_list()
+
+    @extend_schema(request=ExchangeRateCreateInput, responses={201: ExchangeRateOutput, **ERRORS})
+    def create(self, request: Request) -> Response:
+        data = ExchangeRateCreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        rate = services.exchange_rate_add(actor=request.user, request=request._request, **data.validated_data)
+        return Response(ExchangeRateOutput(rate).data, status=status.HTTP_201_CREATED)

@@ -60,13 +60,15 @@ class IngestionKeyCreateInput(serializers.Serializer):
 
 
 class ScorecardOutput(serializers.ModelSerializer):
-    """A workload's day. Money is a decimal string in the workload's currency; rates are 0–1."""
+    """A workload's day. Money is a decimal string in the workload's ``currency`` (token costs
+    converted from US dollars at ``usd_rate``, empty when no rate was in force); rates are 0–1."""
 
     class Meta:
         model = Scorecard
         fields = [
             "day", "complete", "requests", "errors", "input_tokens", "output_tokens", "unpriced_requests",
-            "token_cost", "fixed_cost", "cost", "value", "roi", "month_to_date_cost", "month_to_date_value",
+            "currency", "usd_rate", "token_cost", "fixed_cost", "cost", "value", "roi", "month_to_date_cost",
+            "month_to_date_value",
             "month_end_forecast", "budget_burn", "latency_p50_ms", "latency_p95_ms", "latency_p99_ms",
             "latency_objective_met", "error_rate", "safety_flag_rate", "quality_score", "satisfaction", "anomalies",
             "drift", "drift_score", "regression", "metrics", "computed_at",
