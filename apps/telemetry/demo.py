@@ -557,9 +557,9 @@ def _keep_recent_notifications(after: int, now: datetime) -> None:
 
 
 def _close_old_anomalies(workload: Workload, now: datetime) -> None:
-    """Anomaly alerts stay open until someone closes them (one per day and metric: a lasting shift
-    raises one a day until it becomes the norm). The team looked at those older than three days a
-    few hours after they were raised; today's stay open."""
+    """Anomaly alerts close on their own once a later day is normal; a lasting shift raises one a
+    day until it becomes the norm. The team looked at those still open after three days a few
+    hours after they were raised; the recent ones stay open."""
     old = Alert.objects.filter(
         workload=workload, kind=Alert.Kind.ANOMALY, resolved_at__isnull=True, created_at__lt=now - ANOMALIES_LEFT_OPEN
     )
@@ -588,8 +588,11 @@ def seed() -> list[tuple[str, str, str]]:
             CheckResult.objects.filter(workload=workload).update(
                 evaluated_at=day_bounds(history_start)[0] - timedelta(days=1)
             )
-        _store(story, workload, start, now, history_start)
-        todo.append((workload, start.date(), _controls_from(history_start)))
+        stored = _store(story, workload, start, now, history_start)
+        # Nothing new (a quiet hour since the last run) leaves the scorecards as they are: scoring
+        # again would only record the same check results twice.
+        if stored or not Scorecard.objects.filter(workload=workload, day=today).exists():
+            todo.append((workload, start.date(), _controls_from(history_start)))
     if not todo:
         return []
     rollup_pending()

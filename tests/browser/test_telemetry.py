@@ -195,7 +195,7 @@ def test_the_team_wires_telemetry_and_follows_it(
     unpriced = page.locator("#event-table tbody tr").filter(has_text="brand-new-model")
     expect(unpriced).to_contain_text("Unpriced")
     expect(unpriced).to_contain_text("Timeout")
-    priced = page.locator("#event-table tbody tr").filter(has_text="gpt-4o-mini")
+    priced = page.locator("#event-table tbody tr").filter(has_text="321 ms")
     expect(priced).to_contain_text("0.000005")
     expect_charts_drawn(page)  # a full page load draws them too
 

@@ -112,6 +112,7 @@ def test_workloads_adopt_templates_some_behind(seeded: None) -> None:
 
 
 def test_new_versions_notify_adopting_teams(seeded: None) -> None:
-    notifications = Notification.objects.all()
+    # The library's own notifications (other apps' demos leave theirs too).
+    notifications = Notification.objects.filter(title__contains=" is published")
     assert 0 < notifications.count() <= 20
-    assert all(" is published" in n.title and n.url for n in notifications)
+    assert all(n.url for n in notifications)
