@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "apps.governance",
     "apps.telemetry",
     "apps.feedback",
+    "apps.dashboards",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("apps.governance.api.urls")),
     path("", include("apps.telemetry.api.urls")),
     path("", include("apps.feedback.api.urls")),
+    path("", include("apps.dashboards.api.urls")),
 ]
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     path("governance/", include("apps.governance.urls")),
     path("telemetry/", include("apps.telemetry.urls")),
     path("feedback/", include("apps.feedback.urls")),
+    path("dashboards/", include("apps.dashboards.urls")),
     path("admin/", admin.site.urls),
     # OTLP/HTTP's standard path, where SDKs and collectors send traces (API.md).
     path("v1/traces", views_ingest.traces, name="otlp-traces"),

@@ -116,6 +116,7 @@ def _merge() -> None:
         "tests.telemetry.access_pages",
         "tests.feedback.access_api",
         "tests.feedback.access_pages",
+        "tests.dashboards.access",
     ):
         try:
             module = importlib.import_module(name)

@@ -42,7 +42,7 @@ def role_card(request: HttpRequest) -> AttentionCard | None:
             title="Portfolio",
             empty_text="No workloads report spend or value yet. ROI, risk and adoption figures "
             "will appear here as teams register workloads.",
-            link_url=reverse("core:section", args=["dashboards"]),
+            link_url=reverse("dashboards:index"),
             link_text="Dashboards",
             order=5,
         )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from statistics import median
 from typing import Any
 
 from django.db.models import Avg, Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -105,13 +106,22 @@ def response_times(*, start: datetime | None = None, end: datetime | None = None
     )  # fmt: skip
 
 
-def per_guidance_item() -> list[dict[str, Any]]:
-    """Threads and average effectiveness rating per policy and per template."""
+def _opened(qs: QuerySet[Thread], start: datetime | None, end: datetime | None) -> QuerySet[Thread]:
+    if start:
+        qs = qs.filter(created_at__gte=start)
+    if end:
+        qs = qs.filter(created_at__lt=end)
+    return qs
+
+
+def per_guidance_item(*, start: datetime | None = None, end: datetime | None = None) -> list[dict[str, Any]]:
+    """Threads and average effectiveness rating per policy and per template (over the threads
+    opened from ``start`` to before ``end``, if given)."""
     rows = []
     for subject, key, label in ((Subject.TEMPLATE, "template", "template__title"),
                                 (Subject.POLICY, "policy", "policy__title")):  # fmt: skip
         for row in (
-            Thread.objects.filter(subject=subject)
+            _opened(Thread.objects.filter(subject=subject), start, end)
             .values(key, label, f"{key}__slug")
             .annotate(
                 threads=Count("id"),
@@ -127,3 +137,24 @@ def per_guidance_item() -> list[dict[str, Any]]:
                 "average_rating": round(row["average_rating"], 2) if row["average_rating"] is not None else None,
             })  # fmt: skip
     return rows
+
+
+def threads_per_week(*, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Threads opened from ``start`` to before ``end``, per week (Monday, UTC) and kind:
+    ``{"week": date, "kind": str, "threads": int}``, oldest week first."""
+    rows = (
+        _opened(Thread.objects.all(), start, end)
+        .annotate(week=TruncWeek("created_at", tzinfo=UTC))
+        .values("week", "kind")
+        .annotate(threads=Count("id"))
+        .order_by("week", "kind")
+    )
+    return [{"week": row["week"].date(), "kind": row["kind"], "threads": row["threads"]} for row in rows]
+
+
+def rating_summary(*, start: datetime | None = None, end: datetime | None = None) -> tuple[int, float | None]:
+    """How many threads opened in the period rated the guidance, and their average rating (1–5)."""
+    found = _opened(Thread.objects.filter(rating__isnull=False), start, end).aggregate(
+        ratings=Count("id"), average=Avg("rating")
+    )
+    return found["ratings"], float(found["average"]) if found["average"] is not None else None

@@ -9,14 +9,15 @@ missing metric or threshold gives "not yet evaluated", never a silent pass.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.functions import Coalesce, Greatest, Least, RowNumber
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
@@ -514,8 +515,9 @@ class Compliance:
         return counts
 
 
-def _attestation_status(workload: Workload, control: Control, now: datetime) -> tuple[str, str, Attestation | None]:
-    latest = (
+def _latest_attestation(workload: Workload, control: Control) -> Attestation | None:
+    """The newest attestation for this control's key in this policy, whichever version it answered."""
+    return (
         Attestation.objects.filter(
             workload=workload, control__key=control.key, control__policy_version__policy=control.policy_version.policy
         )
@@ -523,14 +525,34 @@ def _attestation_status(workload: Workload, control: Control, now: datetime) -> 
         .order_by("-attested_at", "-id")
         .first()
     )
+
+
+def _attestation_status(control: Control, latest: Attestation | None, now: datetime) -> tuple[str, str]:
     if latest is None:
-        return State.ATTESTATION_DUE, "Not attested yet.", None
+        return State.ATTESTATION_DUE, "Not attested yet."
     if latest.content_hash != control.content_hash:
-        return (State.ATTESTATION_DUE,
-                f"The control changed in v{control.policy_version.number}; attest again.", latest)  # fmt: skip
+        return State.ATTESTATION_DUE, f"The control changed in v{control.policy_version.number}; attest again."
     if latest.expires_at is not None and latest.expires_at <= now:
-        return State.ATTESTATION_DUE, f"The attestation expired on {_day(latest.expires_at)}.", latest
-    return State.ATTESTED, f"Attested on {_day(latest.attested_at)}.", latest
+        return State.ATTESTATION_DUE, f"The attestation expired on {_day(latest.expires_at)}."
+    return State.ATTESTED, f"Attested on {_day(latest.attested_at)}."
+
+
+def _status(
+    control: Control, *, attestation: Attestation | None, result: CheckResult | None, waiver: Waiver | None,
+    now: datetime,
+) -> ControlStatus:  # fmt: skip
+    """One control's status from the newest attestation or check result and the active waiver."""
+    if control.kind == Control.Kind.ATTESTATION:
+        state, detail = _attestation_status(control, attestation, now)
+        status = ControlStatus(control, state, detail, attestation=attestation)
+    elif result is None:
+        status = ControlStatus(control, State.NOT_EVALUATED, "Not evaluated yet.")
+    else:
+        status = ControlStatus(control, result.state, result.detail, result=result)
+    if waiver is not None and status.state not in {State.PASSING, State.ATTESTED}:
+        status.real_state, status.state, status.waiver = status.state, State.WAIVED, waiver
+        status.detail = f"Waived until {_day(waiver.ends_on)}."
+    return status
 
 
 def compliance(*, workload: Workload, now: datetime | None = None) -> Compliance:
@@ -538,21 +560,195 @@ def compliance(*, workload: Workload, now: datetime | None = None) -> Compliance
     today = timezone.localdate(now)
     report = Compliance(workload=workload)
     for control in applicable_controls(workload=workload):
-        if control.kind == Control.Kind.ATTESTATION:
-            state, detail, attestation = _attestation_status(workload, control, now)
-            status = ControlStatus(control, state, detail, attestation=attestation)
-        else:
-            result = _latest_result(workload=workload, control=control)
-            if result is None:
-                status = ControlStatus(control, State.NOT_EVALUATED, "Not evaluated yet.")
-            else:
-                status = ControlStatus(control, result.state, result.detail, result=result)
-        waiver = _active_waiver(workload=workload, control=control, today=today)
-        if waiver is not None and status.state not in {State.PASSING, State.ATTESTED}:
-            status.real_state, status.state, status.waiver = status.state, State.WAIVED, waiver
-            status.detail = f"Waived until {_day(waiver.ends_on)}."
+        attested = control.kind == Control.Kind.ATTESTATION
+        status = _status(
+            control,
+            attestation=_latest_attestation(workload, control) if attested else None,
+            result=None if attested else _latest_result(workload=workload, control=control),
+            waiver=_active_waiver(workload=workload, control=control, today=today),
+            now=now,
+        )
         report.statuses.append(status)
     return report
+
+
+# (workload id, policy id, control key): what attestations, results and waivers follow across versions
+ControlRef = tuple[int, int, str]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _ref(control: Control) -> tuple[int, str]:
+    return control.policy_version.policy_id, control.key
+
+
+def _versions(controls: Iterable[Control]) -> dict[tuple[int, str], list[Control]]:
+    """Every version's control of each (policy, key) of ``controls``, by (policy, key). One query."""
+    refs = {_ref(c) for c in controls}
+    if not refs:
+        return {}
+    found: dict[tuple[int, str], list[Control]] = {}
+    every = Control.objects.filter(
+        policy_version__policy_id__in={p for p, _ in refs}, key__in={k for _, k in refs}
+    ).select_related("policy_version")
+    for control in every:
+        found.setdefault(_ref(control), []).append(control)
+    return found
+
+
+def _newest_attestations(
+    ids: list[int], versions: dict[tuple[int, str], list[Control]]
+) -> dict[ControlRef, Attestation]:
+    """The newest attestation per (workload, policy, control key), whichever version it answered: one
+    query, ROW_NUMBER() over each group (SQLite 3.25+, PostgreSQL). A workload attests a control a
+    few times a year, so reading them all is cheap."""
+    by_id = {c.pk: c for cs in versions.values() for c in cs if c.kind == Control.Kind.ATTESTATION}
+    if not by_id:
+        return {}
+    newest = (
+        Attestation.objects.filter(workload_id__in=ids, control_id__in=by_id)
+        .annotate(
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("workload_id"), F("control__policy_version__policy_id"), F("control__key")],
+                order_by=[F("attested_at").desc(), F("id").desc()],
+            )
+        )
+        .filter(rank=1)
+    )
+    found = {}
+    for attestation in newest:
+        attestation.control = by_id[attestation.control_id]  # with its version, as compliance() reads it
+        found[(attestation.workload_id, *_ref(attestation.control))] = attestation
+    return found
+
+
+def _newest_result_id(control_ids: list[int]) -> Subquery:
+    """The id of a workload's (``OuterRef("pk")``) newest result of any of these controls (the versions of
+    one control): an index probe ((workload, control, -evaluated_at)) per version, then the newest of
+    those few. Reading a key's results across versions at once would sort its whole history."""
+
+    def probe(control_id: int, workload: OuterRef) -> Subquery:
+        return Subquery(
+            CheckResult.objects.filter(workload=workload, control_id=control_id)
+            .order_by("-evaluated_at", "-id")
+            .values("pk")[:1]
+        )
+
+    if len(control_ids) == 1:
+        return probe(control_ids[0], OuterRef("pk"))
+    either = Q()
+    for control_id in control_ids:
+        either |= Q(pk=probe(control_id, OuterRef(OuterRef("pk"))))
+    return Subquery(CheckResult.objects.filter(either).order_by("-evaluated_at", "-id").values("pk")[:1])
+
+
+def _newest_results(ids: list[int], versions: dict[tuple[int, str], list[Control]]) -> dict[ControlRef, CheckResult]:
+    """The newest check result per (workload, policy, control key), whichever version evaluated it.
+    Results pile up daily, so only the newest of each are read, by index probes: one query (a UNION
+    ALL over the keys), whose cost does not grow with the results' history."""
+    keys = [cs for cs in versions.values() if any(c.kind == Control.Kind.AUTOMATED for c in cs)]
+    if not keys:
+        return {}
+    by_id = {c.pk: c for cs in keys for c in cs}
+    workloads = Workload.objects.filter(pk__in=ids).order_by()
+    probes = [workloads.annotate(newest=_newest_result_id([c.pk for c in cs])).values("newest") for cs in keys]
+    found = {}
+    for result in CheckResult.objects.filter(pk__in=probes[0].union(*probes[1:], all=True)).order_by():
+        result.control = by_id[result.control_id]
+        found[(result.workload_id, *_ref(result.control))] = result
+    return found
+
+
+def _active_waivers(ids: list[int], controls: list[Control], today: date) -> dict[ControlRef, Waiver]:
+    active = Waiver.objects.filter(
+        workload_id__in=ids, status=Waiver.Status.APPROVED, ends_on__gte=today,
+        policy_id__in={c.policy_version.policy_id for c in controls}, control_key__in={c.key for c in controls},
+    ).order_by("-requested_at", "-id")  # fmt: skip
+    waivers: dict[ControlRef, Waiver] = {}
+    for waiver in active:  # the newest first, the one compliance() takes
+        waivers.setdefault((waiver.workload_id, waiver.policy_id, waiver.control_key), waiver)
+    return waivers
+
+
+def compliance_many(*, workloads: Iterable[Workload], now: datetime | None = None) -> dict[int, Compliance]:
+    """``compliance()`` of many workloads, by workload id, in five queries however many there are and
+    however long their history (dashboards): the current controls; every version's control of their
+    keys; the newest attestations; the newest check results; the active waivers."""
+    now = now or timezone.now()
+    workloads = list(workloads)
+    reports = {workload.pk: Compliance(workload=workload) for workload in workloads}
+    if not workloads:
+        return reports
+    controls = list(current_controls())
+    applicable = {workload.pk: applicable_controls(workload=workload, controls=controls) for workload in workloads}
+    ids = [pk for pk, found in applicable.items() if found]
+    if not ids:
+        return reports
+    versions = _versions(controls)
+    attestations = _newest_attestations(ids, versions)
+    results = _newest_results(ids, versions)
+    waivers = _active_waivers(ids, controls, timezone.localdate(now))
+    for pk in ids:
+        for control in applicable[pk]:
+            ref = (pk, *_ref(control))
+            status = _status(control, attestation=attestations.get(ref), result=results.get(ref),
+                             waiver=waivers.get(ref), now=now)  # fmt: skip
+            reports[pk].statuses.append(status)
+    return reports
+
+
+def _per_version(control_ids: list[int], newest: Callable[[int], Subquery], *, fallback: datetime) -> Any:
+    """The latest (``fallback`` EPOCH) or earliest (``fallback`` NEVER) of one time per version: each an
+    ordered index probe of its own ((workload, control, -evaluated_at)); a probe across versions would
+    sort the workload's history. ``fallback`` stands for "none"."""
+    found = [Coalesce(newest(control_id), Value(fallback), output_field=DateTimeField()) for control_id in control_ids]
+    if len(found) == 1:
+        return found[0]
+    return Greatest(*found) if fallback == EPOCH else Least(*found)
+
+
+def failing_since(*, statuses: Iterable[ControlStatus]) -> dict[int, datetime]:
+    """When each failing automated check began failing, by its newest result's id: the first of the
+    unbroken run of failing results that ends with it, whichever versions evaluated them. Two
+    queries (the controls' versions; then, per workload and key, index probes for the newest result
+    that was not failing and the first after it), reading no more than the failing runs."""
+    failing = [s for s in statuses if s.result is not None and s.result.state == CheckResult.State.FAILING]
+    if not failing:
+        return {}
+    versions = _versions(s.control for s in failing)
+    keys = list(versions)
+    results = CheckResult.objects.filter(workload=OuterRef("pk"))
+    annotations: dict[str, Any] = {}
+    for i, key in enumerate(keys):
+        ids = [c.pk for c in versions[key]]
+        annotations[f"ok_{i}"] = _per_version(
+            ids,
+            lambda control_id: Subquery(
+                results.filter(control_id=control_id)
+                .exclude(state=CheckResult.State.FAILING)
+                .order_by("-evaluated_at")
+                .values("evaluated_at")[:1]
+            ),
+            fallback=EPOCH,
+        )
+        annotations[f"since_{i}"] = _per_version(
+            ids,
+            lambda control_id, i=i: Subquery(
+                results.filter(control_id=control_id, evaluated_at__gt=OuterRef(f"ok_{i}"))
+                .order_by("evaluated_at")
+                .values("evaluated_at")[:1]
+            ),
+            fallback=NEVER,
+        )
+    rows = (
+        Workload.objects.filter(pk__in={s.result.workload_id for s in failing})
+        .order_by()
+        .annotate(**annotations)
+        .values("pk", *(f"since_{i}" for i in range(len(keys))))
+    )
+    since = {(row["pk"], *key): row[f"since_{i}"] for row in rows for i, key in enumerate(keys)}
+    return {s.result.pk: since[(s.result.workload_id, *_ref(s.control))] for s in failing}
 
 
 # --- Release approval and the high-risk gate ---------------------------------------------------

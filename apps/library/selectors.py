@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
@@ -28,6 +29,14 @@ def version_get(*, user: User, template: Template, number: str) -> TemplateVersi
 
 def version_current(*, template: Template) -> TemplateVersion | None:
     return template.versions.filter(is_current=True).first()
+
+
+def versions_published(*, template_ids: Iterable[int]) -> QuerySet[TemplateVersion]:
+    """Every version of these templates that was ever published (deprecated ones included), oldest
+    first: what adopters are measured against, in one query."""
+    return TemplateVersion.objects.filter(template_id__in=list(template_ids), published_at__isnull=False).order_by(
+        "template_id", "major", "minor", "patch"
+    )
 
 
 def template_list(*, user: User, filters: dict[str, Any] | None = None) -> QuerySet[Template]:

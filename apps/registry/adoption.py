@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -95,6 +96,29 @@ def adopter_counts(*, template_ids: list[int] | None = None) -> dict[int, int]:
     for template_id, _ in pairs:
         counts[template_id] = counts.get(template_id, 0) + 1
     return counts
+
+
+def adopters_of(*, workloads: QuerySet[Workload]) -> list[Adopter]:
+    """Every template use of the given workloads (retired ones left out), in two queries: the bulk
+    form of ``adopter_list`` and ``workload_adoptions`` (dashboards). A live release speaks for the
+    workload over an explicit adoption of the same template."""
+    workloads = workloads.exclude(lifecycle_stage=LifecycleStage.RETIRED)
+    found: dict[tuple[int, int], Adopter] = {}
+    explicit = Adoption.objects.filter(workload__in=workloads.values("pk")).select_related(
+        "workload__team", "version__template"
+    )
+    for adoption in explicit:
+        found[(adoption.workload_id, adoption.template_id)] = Adopter(adoption.workload, adoption.version, "explicit")
+    live = Release.template_versions.through.objects.filter(
+        release__status=Release.Status.LIVE, release__workload__in=workloads.values("pk")
+    ).select_related("release__workload__team", "templateversion__template")
+    for row in live:
+        key = (row.release.workload_id, row.templateversion.template_id)
+        found[key] = Adopter(row.release.workload, row.templateversion, "release")
+    return sorted(
+        found.values(),
+        key=lambda a: (a.version.template.title.lower(), a.workload.name.lower(), a.workload.pk),
+    )
 
 
 def most_adopted(*, limit: int = 5) -> list[tuple[Template, int]]:

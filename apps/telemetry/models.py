@@ -195,6 +195,38 @@ class HourlyRollup(models.Model):
         return f"{self.workload_id} {self.hour:%Y-%m-%d %H}h {self.model_name} {self.release}"
 
 
+class MonthlyModelRollup(models.Model):
+    """Per workload, month and model: the hourly rollups of the month summed (histograms merged),
+    so views across the organisation and a year (dashboards' cost by model, model comparison)
+    read a few thousand rows, not millions. Refreshed by scoring for the month it scores."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="+", db_index=False)
+    month = models.DateField(help_text="The month's first day.")
+    model_name = models.CharField(max_length=120, blank=True)
+    ai_model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    requests = models.IntegerField(default=0)
+    errors = models.IntegerField(default=0)
+    input_tokens = models.BigIntegerField(default=0)
+    output_tokens = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=18, decimal_places=6, default=0, help_text="US dollars.")
+    unpriced_requests = models.IntegerField(default=0)
+    latency_sum_ms = models.FloatField(default=0)
+    latency_hist = models.JSONField(default=empty_latency_hist)
+    quality_sum = models.FloatField(default=0)
+    quality_count = models.IntegerField(default=0)
+    safety_flagged = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["workload", "month", "model_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workload", "month", "model_name"], name="telemetry_monthly_unique"),
+        ]
+        indexes = [models.Index(fields=["month"], name="telemetry_monthly_month")]
+
+    def __str__(self) -> str:
+        return f"{self.workload_id} {self.month:%Y-%m} {self.model_name}"
+
+
 class Scorecard(models.Model):
     """A workload's day: cost and value, latency against the objective, rates, anomalies, drift
     and the post-release regression check. ``metrics`` is what governance evaluated."""
@@ -240,6 +272,7 @@ class Scorecard(models.Model):
     class Meta:
         ordering = ["workload", "-day"]
         constraints = [models.UniqueConstraint(fields=["workload", "day"], name="telemetry_scorecard_unique")]
+        indexes = [models.Index(fields=["day"], name="telemetry_scorecard_day")]  # portfolio views by period
 
     def __str__(self) -> str:
         return f"{self.workload} {self.day}"

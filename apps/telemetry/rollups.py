@@ -7,12 +7,14 @@ from __future__ import annotations
 import io
 from collections import defaultdict
 from contextvars import ContextVar
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from itertools import groupby
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
+
+from apps.registry.models import Workload
 
 from .ingest import _copy_value
 from .models import (
@@ -20,6 +22,7 @@ from .models import (
     QUALITY_BUCKETS,
     Event,
     HourlyRollup,
+    MonthlyModelRollup,
     RollupPending,
 )
 
@@ -229,3 +232,51 @@ def _copy_field(value: object) -> str:
     if type(value) is list:
         return "[" + ",".join(map(str, value)) + "]"
     return _copy_value(value)
+
+
+# --- Monthly rollups per model ----------------------------------------------------------------
+
+
+def monthly_refresh(*, workload_id: int, month: date) -> int:
+    """Recompute a workload's month per model from its hourly rollups (idempotent: the month's rows
+    are replaced). Returns the number of rows written.
+
+    Refreshes of one workload take turns (its row locked ``FOR NO KEY UPDATE``, which rollups'
+    foreign-key checks do not wait for): two scoring runs at once would otherwise both replace the
+    month and the second insert would hit the unique key."""
+    month = month.replace(day=1)
+    start = datetime(month.year, month.month, 1, tzinfo=UTC)
+    end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+    with transaction.atomic():
+        list(Workload.objects.select_for_update(no_key=True).filter(pk=workload_id).values_list("pk"))
+        hours = HourlyRollup.objects.filter(workload_id=workload_id, hour__gte=start, hour__lt=end).values_list(
+            "model_name", "ai_model_id", "requests", "errors", "input_tokens", "output_tokens", "cost",
+            "unpriced_requests", "latency_sum_ms", "latency_hist", "quality_sum", "quality_count", "safety_flagged",
+        )  # fmt: skip
+        months: dict[str, MonthlyModelRollup] = {}
+        for (name, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hist, quality_sum,
+             quality_count, flagged) in hours.iterator(chunk_size=2000):  # fmt: skip
+            row = months.get(name)
+            if row is None:
+                row = months[name] = MonthlyModelRollup(
+                    workload_id=workload_id, month=month, model_name=name, ai_model_id=model_id, cost=Decimal(0),
+                    latency_hist=[0] * LATENCY_BUCKETS,
+                )  # fmt: skip
+            row.ai_model_id = row.ai_model_id or model_id
+            row.requests += requests
+            row.errors += errors
+            row.input_tokens += tokens_in
+            row.output_tokens += tokens_out
+            row.cost += cost
+            row.unpriced_requests += unpriced
+            row.latency_sum_ms += latency_sum
+            merged = row.latency_hist
+            for index, count in enumerate((hist or ())[:LATENCY_BUCKETS]):
+                if count:
+                    merged[index] += count
+            row.quality_sum += quality_sum
+            row.quality_count += quality_count
+            row.safety_flagged += flagged
+        MonthlyModelRollup.objects.filter(workload_id=workload_id, month=month).delete()
+        MonthlyModelRollup.objects.bulk_create(months.values())
+    return len(months)

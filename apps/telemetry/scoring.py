@@ -24,6 +24,7 @@ from apps.registry.selectors import Rates
 
 from . import alerts, stats
 from .models import LATENCY_BUCKETS, QUALITY_BUCKETS, Alert, HourlyRollup, Scorecard
+from .rollups import monthly_refresh
 
 ANOMALY_HISTORY_DAYS = 14
 ANOMALY_MIN_HISTORY = 7
@@ -316,6 +317,7 @@ def score_day(
             results = governance.check_record(workload=workload, metrics=card.metrics)
             alerts.from_controls(workload=workload, results=results, day=day)
         alerts.from_scorecard(workload=workload, card=card)
+    monthly_refresh(workload_id=workload.pk, month=day)
     return card
 
 

@@ -154,15 +154,10 @@ class TestSections:
     def test_unknown_section_is_404(self, client_for, team_member) -> None:
         assert client_for(team_member).get("/section/nothing/").status_code == 404
 
-    def test_a_section_not_built_yet_says_so(self, client_for, team_member) -> None:
-        response = client_for(team_member).get("/section/dashboards/")
-        assert response.status_code == 200
-        assert b"Dashboards" in response.content
-
     @pytest.mark.parametrize(
         ("section", "url"),
         [("registry", "/registry/"), ("policies", "/governance/"), ("templates", "/library/"),
-         ("feedback", "/feedback/")],
+         ("feedback", "/feedback/"), ("dashboards", "/dashboards/")],
     )  # fmt: skip
     def test_a_built_section_leads_to_its_page(self, client_for, team_member, section, url) -> None:
         response = client_for(team_member).get(f"/section/{section}/")

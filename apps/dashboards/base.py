@@ -1,0 +1,210 @@
+"""What every dashboard is made of, so one page template, one CSV export and one API shape serve
+them all: KPIs (each linking to the workloads behind it), charts (a Plotly figure and the data
+behind it, shown as a table on demand and exported as CSV) and tables.
+
+A dashboard module (``portfolio``, ``operations``, ``compliance``, ``adoption``,
+``model_comparison``) has ``build(*, user, filters, **kwargs) -> Dashboard``; it reads scorecards,
+rollups and other apps' selectors, never raw telemetry events (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import DecimalField, ExpressionWrapper, F, Value
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse
+
+from apps.accounts.models import User
+from apps.registry.models import BASE_CURRENCY
+
+from .filters import Filters
+
+REPORTING_CURRENCY = BASE_CURRENCY  # portfolio sums are in dollars; each workload's own view in its currency
+OTHER_TEAMS = "Other teams"
+
+
+PAGE_ROWS = 50  # rows of a table (or of a chart's data) shown on the page; the CSV and the API have them all
+
+
+def _with_links(rows: list[list[Any]], links: list[str]) -> list[tuple[str, list[Any]]]:
+    return [(links[i] if i < len(links) else "", row) for i, row in enumerate(rows[:PAGE_ROWS])]
+
+
+@dataclass
+class Kpi:
+    key: str
+    label: str
+    value: str  # formatted for the page
+    raw: Any = None  # the number, for the API
+    detail: str = ""
+    url: str = ""  # the workloads behind it
+    state: str = ""  # "good", "bad" or "" (colours the card)
+
+
+@dataclass
+class Chart:
+    """A figure and the rows it was drawn from (``columns`` × ``rows``; ``links``: a URL per row,
+    or empty). ``description`` says what it shows, for screen readers and the data table's caption."""
+
+    key: str
+    title: str
+    figure: dict[str, Any]
+    columns: list[str]
+    rows: list[list[Any]]
+    description: str = ""
+    links: list[str] = field(default_factory=list)
+    empty: str = "No data for this period."
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.rows
+
+    @property
+    def figure_id(self) -> str:
+        return f"chart-{self.key}-figure"
+
+    @property
+    def rows_with_links(self) -> list[tuple[str, list[Any]]]:
+        """The rows shown on the page (the first ``PAGE_ROWS``), each with its link."""
+        return _with_links(self.rows, self.links)
+
+    @property
+    def rows_left_out(self) -> int:
+        return max(0, len(self.rows) - PAGE_ROWS)
+
+
+@dataclass
+class Table:
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[Any]]
+    links: list[str] = field(default_factory=list)  # the first cell's link, per row
+    description: str = ""
+    empty: str = "Nothing to show for this period."
+
+    @property
+    def rows_with_links(self) -> list[tuple[str, list[Any]]]:
+        """The rows shown on the page (the first ``PAGE_ROWS``), each with its link."""
+        return _with_links(self.rows, self.links)
+
+    @property
+    def rows_left_out(self) -> int:
+        return max(0, len(self.rows) - PAGE_ROWS)
+
+
+@dataclass
+class Dashboard:
+    name: str  # portfolio, operations, compliance, adoption, models
+    title: str
+    lead: str
+    filters: Filters
+    kpis: list[Kpi] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # shown above the charts (e.g. what is aggregated)
+    numbers: dict[str, Any] = field(default_factory=dict)  # extra figures for the API
+    params: dict[str, str] = field(default_factory=dict)  # its own query parameters, kept by its links and form
+
+    @property
+    def query(self) -> str:
+        """The page's query string: the filters and the dashboard's own parameters."""
+        return self.filters.query(**self.params)
+
+    def part(self, key: str) -> Chart | Table | None:
+        for part in [*self.charts, *self.tables]:
+            if part.key == key:
+                return part
+        return None
+
+    def as_api(self) -> dict[str, Any]:
+        return {
+            "dashboard": self.name,
+            "filters": self.filters.as_dict(),
+            "currency": self.numbers.get("currency", REPORTING_CURRENCY),
+            "kpis": [{"key": k.key, "label": k.label, "value": _plain(k.raw), "detail": k.detail} for k in self.kpis],
+            "charts": {c.key: {"title": c.title, "columns": c.columns, "rows": _plain(c.rows)} for c in self.charts},
+            "tables": {t.key: {"title": t.title, "columns": t.columns, "rows": _plain(t.rows)} for t in self.tables},
+            "notes": self.notes,
+            **{k: _plain(v) for k, v in self.numbers.items() if k != "currency"},
+        }
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe: decimals as strings (money keeps its digits), dates as ISO text."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> str:
+    """A cell that a spreadsheet shows as text, never runs: text starting like a formula gets a
+    leading apostrophe (OWASP "CSV injection"); numbers are written as they are."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_response(*, filename: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> HttpResponse:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([csv_cell(c) for c in columns])
+    for row in rows:
+        writer.writerow([csv_cell(c) for c in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+# --- Shared reading helpers -------------------------------------------------------------------
+
+
+def sees_everything(user: User) -> bool:
+    return user.has_perm("dashboards.view_portfolio_detail")
+
+
+def own_team_ids(user: User) -> set[int]:
+    return set(user.team_ids) if user.is_authenticated else set()
+
+
+def usd(field_name: str) -> ExpressionWrapper:
+    """A scorecard's money field in dollars: divided by the rate it was converted at (none: as is)."""
+    return ExpressionWrapper(
+        F(field_name) / Coalesce(F("usd_rate"), Value(Decimal(1))),
+        output_field=DecimalField(max_digits=20, decimal_places=6),
+    )
+
+
+def money(value: Decimal | float | None, currency: str = REPORTING_CURRENCY) -> str:
+    if value is None:
+        return "—"
+    return f"{Decimal(value):,.2f} {currency}"
+
+
+def percent(value: float | None, places: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{places}f} %"

@@ -1,0 +1,469 @@
+"""The portfolio (leadership) dashboard: spend, value and ROI of the workloads the filters select,
+month-end forecast, stages, budget burn, cost by model and provider, the value/cost quadrant,
+risk × compliance and the top movers.
+
+Money is summed in US dollars (each scorecard converted at the rate it was scored with; see
+``base.usd``). Everything comes from scorecards, the monthly model rollups and governance's
+compliance, in a fixed number of queries whatever the number of workloads or days.
+
+Team members see the totals and the time series of everything the filters select; broken down
+by workload or team, their own team's workloads are named and the rest is one "Other teams"
+line (``rules.py``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncMonth, TruncWeek
+from django.urls import reverse
+
+from apps.accounts.models import User
+from apps.governance.services import compliance_many
+from apps.registry.models import LifecycleStage, RiskTier, Workload
+from apps.telemetry.models import MonthlyModelRollup, Scorecard
+
+from . import charts
+from .base import (
+    OTHER_TEAMS,
+    REPORTING_CURRENCY,
+    Chart,
+    Dashboard,
+    Kpi,
+    Table,
+    money,
+    own_team_ids,
+    percent,
+    sees_everything,
+    usd,
+)
+from .filters import Filters
+
+ZERO = Decimal(0)
+TOP_MOVERS = 8
+COMPLIANCE_BANDS = [
+    ("full", "Fully compliant"),
+    ("most", "≥ 75 % compliant"),
+    ("some", "< 75 % compliant"),
+    ("none", "No control applies"),
+]
+
+
+@dataclass
+class Line:
+    """A workload's (or a group's) figures over the period, in dollars."""
+
+    label: str
+    url: str = ""
+    team: str = ""
+    workloads: int = 1
+    requests: int = 0
+    errors: int = 0
+    cost: Decimal = ZERO
+    value: Decimal = ZERO
+    previous_cost: Decimal = ZERO
+    budget_burn: float | None = None
+    target_roi: float | None = None
+    stage: str = ""
+    risk: str = ""
+    members: list[int] = field(default_factory=list)
+
+    @property
+    def roi(self) -> float | None:
+        return float((self.value - self.cost) / self.cost) if self.cost else None
+
+
+def _sums(scorecards: Any) -> dict[int, dict[str, Any]]:
+    rows = scorecards.values("workload_id").annotate(
+        cost=Sum(usd("cost")), value=Sum(usd("value")), requests=Sum("requests"), errors=Sum("errors"),
+        unconverted=Count("pk", filter=Q(usd_rate__isnull=True) & ~Q(currency=REPORTING_CURRENCY)),
+    )  # fmt: skip
+    return {row["workload_id"]: row for row in rows}
+
+
+def _series(scorecards: Any, bucket: str) -> list[dict[str, Any]]:
+    step = F("day") if bucket == "day" else TruncWeek("day") if bucket == "week" else TruncMonth("day")
+    return list(
+        scorecards.annotate(step=step)
+        .values("step")
+        .annotate(cost=Sum(usd("cost")), value=Sum(usd("value")), requests=Sum("requests"))
+        .order_by("step")
+    )
+
+
+def _month_end(scorecards_in_scope: Any, end: date) -> dict[int, dict[str, Any]]:
+    """Each workload's latest scorecard in the month of ``end`` (up to ``end``): month to date,
+    month-end forecast and budget burn, in dollars."""
+    month_start = end.replace(day=1)
+    latest = Subquery(
+        Scorecard.objects.filter(workload=OuterRef("workload"), day__gte=month_start, day__lte=end)
+        .order_by("-day").values("day")[:1]
+    )  # fmt: skip
+    rows = (
+        scorecards_in_scope.filter(day__gte=month_start, day__lte=end, day=latest)
+        .values("workload_id", "budget_burn")
+        .annotate(forecast=Sum(usd("month_end_forecast")), mtd_cost=Sum(usd("month_to_date_cost")))
+    )
+    return {row["workload_id"]: row for row in rows}
+
+
+def _band(score: float | None) -> str:
+    if score is None:
+        return "none"
+    if score >= 1:
+        return "full"
+    return "most" if score >= 0.75 else "some"
+
+
+def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashboard:
+    everything = sees_everything(user)
+    mine = own_team_ids(user)
+    workloads = list(filters.workloads().select_related("team").order_by("team__name", "name"))
+    in_scope = filters.workloads().values("pk")
+    period = Scorecard.objects.filter(workload__in=in_scope, day__gte=filters.start, day__lte=filters.end)
+    previous_start = filters.start - timedelta(days=filters.days)
+    previous = Scorecard.objects.filter(
+        workload__in=in_scope, day__gte=previous_start, day__lt=filters.start
+    )  # fmt: skip
+    sums, before = _sums(period), _sums(previous)
+    month_end = _month_end(Scorecard.objects.filter(workload__in=in_scope), filters.end)
+    series = _series(period, filters.bucket)
+
+    lines: dict[int, Line] = {}
+    for w in workloads:
+        row, old, last = sums.get(w.pk, {}), before.get(w.pk, {}), month_end.get(w.pk, {})
+        lines[w.pk] = Line(
+            label=w.name, url=_workload_url(user, w, everything, mine), team=w.team.name,
+            requests=row.get("requests") or 0, errors=row.get("errors") or 0,
+            cost=_dec(row.get("cost")), value=_dec(row.get("value")), previous_cost=_dec(old.get("cost")),
+            budget_burn=last.get("budget_burn"), target_roi=float(w.target_roi) if w.target_roi is not None else None,
+            stage=w.get_lifecycle_stage_display(), risk=w.risk_tier, members=[w.pk],
+        )  # fmt: skip
+    total_cost = sum((line.cost for line in lines.values()), ZERO)
+    total_value = sum((line.value for line in lines.values()), ZERO)
+    forecast = sum((_dec(r.get("forecast")) for r in month_end.values()), ZERO)
+    unconverted = sum(row.get("unconverted") or 0 for row in sums.values())
+    roi = float((total_value - total_cost) / total_cost) if total_cost else None
+    targets = [float(w.target_roi) for w in workloads if w.target_roi is not None and lines[w.pk].cost]
+    target = sum(targets) / len(targets) if targets else None
+
+    shown = _visible_lines(lines, workloads, everything, mine)
+    dashboard = Dashboard(
+        name="portfolio",
+        title="Portfolio",
+        lead="Spend, value and return of the GenAI portfolio: what it costs, what it brings, where the risk is.",
+        filters=filters,
+        numbers={"currency": REPORTING_CURRENCY, "sees_every_workload": everything},
+    )
+    if not everything:
+        dashboard.notes.append(
+            "Totals and trends cover every workload the filters select; broken down by workload or team, your "
+            f"team's workloads are named and the others are summed as “{OTHER_TEAMS}”."
+        )
+    dashboard.notes.append(
+        f"Money in {REPORTING_CURRENCY}, each day converted at the exchange rate it was scored with."
+        + (f" {unconverted} workload-days had no rate and count one to one." if unconverted else "")
+    )
+    active = [w for w in workloads if w.lifecycle_stage != LifecycleStage.RETIRED]
+    dashboard.kpis = [
+        Kpi("spend", "Spend", money(total_cost), total_cost, f"{filters.label}", filters.registry_url()),
+        Kpi("value", "Value", money(total_value), total_value, "from successful requests and fixed value",
+            filters.registry_url()),
+        Kpi("roi", "ROI", percent(roi, 0), roi, f"target {percent(target, 0)} (average)" if target else "",
+            filters.registry_url(), "" if roi is None or target is None else ("good" if roi >= target else "bad")),
+        Kpi("forecast", "Month-end forecast", money(forecast), forecast,
+            f"spend in {filters.end:%B %Y}, from each workload's run rate", filters.registry_url()),
+        Kpi("active", "Active workloads", str(len(active)), len(active),
+            " · ".join(f"{sum(1 for w in active if w.lifecycle_stage == s)} {label.lower()}"
+                       for s, label in LifecycleStage.choices if s != LifecycleStage.RETIRED
+                       and any(w.lifecycle_stage == s for w in active)),
+            filters.registry_url()),
+        Kpi("requests", "Requests", f"{sum(line.requests for line in lines.values()):,}",
+            sum(line.requests for line in lines.values()), "", filters.registry_url()),
+    ]  # fmt: skip
+    dashboard.charts = [
+        _spend_value_chart(series, filters),
+        _roi_chart("roi-workload", "ROI by workload", shown, "workload"),
+        _roi_chart("roi-team", "ROI by team", _by_team(lines, workloads, everything, mine), "team"),
+        _model_chart(filters, in_scope),
+        _burn_chart(shown),
+        _quadrant_chart(shown),
+        _stage_chart(active, filters),
+        _risk_compliance_chart(workloads, filters),
+    ]
+    dashboard.tables = [_movers_table(shown), _workloads_table(shown)]
+    dashboard.numbers.update(
+        spend=total_cost, value=total_value, roi=roi, target_roi=target, month_end_forecast=forecast,
+        active_workloads=len(active),
+    )  # fmt: skip
+    return dashboard
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(value) if value is not None else ZERO
+
+
+def _workload_url(user: User, workload: Workload, everything: bool, mine: set[int]) -> str:
+    if everything or workload.team_id in mine:
+        return reverse("dashboards:operations", args=[workload.slug])
+    return reverse("registry:workload-detail", args=[workload.slug])
+
+
+def _visible_lines(lines: dict[int, Line], workloads: list[Workload], everything: bool, mine: set[int]) -> list[Line]:
+    """Every workload by name, or the user's team's by name and the rest summed as one line."""
+    if everything:
+        return list(lines.values())
+    shown, others = [], Line(label=OTHER_TEAMS, team=OTHER_TEAMS, workloads=0)
+    for w in workloads:
+        line = lines[w.pk]
+        if w.team_id in mine:
+            shown.append(line)
+        else:
+            _absorb(others, line)
+    if others.workloads:
+        shown.append(others)
+    return shown
+
+
+def _absorb(group: Line, line: Line) -> None:
+    group.workloads += line.workloads
+    group.requests += line.requests
+    group.errors += line.errors
+    group.cost += line.cost
+    group.value += line.value
+    group.previous_cost += line.previous_cost
+    group.members += line.members
+    group.stage = group.risk = ""
+    group.budget_burn = None
+
+
+def _by_team(lines: dict[int, Line], workloads: list[Workload], everything: bool, mine: set[int]) -> list[Line]:
+    teams: dict[str, Line] = {}
+    for w in workloads:
+        name = w.team.name if everything or w.team_id in mine else OTHER_TEAMS
+        if name not in teams:
+            url = reverse("registry:workload-list") + f"?team={w.team.slug}" if name != OTHER_TEAMS else ""
+            teams[name] = Line(label=name, url=url, team=name, workloads=0)
+        _absorb(teams[name], lines[w.pk])
+    return sorted(teams.values(), key=lambda line: (line.label == OTHER_TEAMS, line.label))
+
+
+# --- Charts --------------------------------------------------------------------------------------
+
+
+def _spend_value_chart(series: list[dict[str, Any]], filters: Filters) -> Chart:
+    steps = [row["step"] if isinstance(row["step"], date) else row["step"].date() for row in series]
+    x = [step.isoformat() for step in steps]
+    cost = [float(row["cost"] or 0) for row in series]
+    value = [float(row["value"] or 0) for row in series]
+    unit = {"day": "day", "week": "week", "month": "month"}[filters.bucket]
+    figure = charts.figure(
+        [
+            charts.trace("bar", name="Spend", x=x, y=cost, marker={"color": charts.PRIMARY},
+                   hovertemplate="%{y:,.2f} " + REPORTING_CURRENCY + "<extra>Spend</extra>"),
+            charts.trace("scatter", name="Value", x=x, y=value, mode="lines+markers",
+                         line={"color": charts.SUCCESS, "width": 2},
+                         hovertemplate="%{y:,.2f} " + REPORTING_CURRENCY + "<extra>Value</extra>"),
+        ],
+        charts.layout(y_title=REPORTING_CURRENCY, dates=True),
+    )  # fmt: skip
+    return Chart(
+        "spend-value", f"Spend and value per {unit}", figure, [unit.title(), f"Spend ({REPORTING_CURRENCY})",
+        f"Value ({REPORTING_CURRENCY})", "Requests"],
+        [[s, round(c, 2), round(v, 2), row["requests"] or 0] for s, c, v, row in zip(steps, cost, value, series,
+                                                                                     strict=True)],
+        description=f"spend as bars and value as a line, per {unit}",
+    )  # fmt: skip
+
+
+def _roi_chart(key: str, title: str, lines: list[Line], kind: str) -> Chart:
+    rows = sorted((line for line in lines if line.cost), key=lambda line: line.roi or 0, reverse=True)
+    labels = [line.label for line in rows]
+    figure = charts.figure(
+        [charts.trace("bar", x=[round((line.roi or 0) * 100, 1) for line in rows], y=labels, orientation="h",
+                marker={"color": [charts.SUCCESS if (line.roi or 0) >= (line.target_roi or 0) else charts.DANGER
+                                  for line in rows]},
+                hovertemplate="%{x:.0f} %<extra>%{y}</extra>", name="ROI")]
+        + ([charts.trace("scatter", x=[line.target_roi * 100 for line in rows if line.target_roi is not None],
+                       y=[line.label for line in rows if line.target_roi is not None], mode="markers", name="Target",
+                       marker={"symbol": "line-ns-open", "size": 14, "color": charts.MUTED, "line": {"width": 2}},
+                       hovertemplate="target %{x:.0f} %<extra>%{y}</extra>")] if kind == "workload" else []),
+        charts.layout(x_title="ROI (%)", height=max(260, 28 * len(rows) + 90), yaxis={"autorange": "reversed"},
+                      showlegend=kind == "workload"),
+    )  # fmt: skip
+    columns = [kind.title(), "Workloads", f"Spend ({REPORTING_CURRENCY})", f"Value ({REPORTING_CURRENCY})", "ROI",
+               "Target ROI"]  # fmt: skip
+    table = [[line.label, line.workloads, round(line.cost, 2), round(line.value, 2), _ratio(line.roi),
+              _ratio(line.target_roi)] for line in rows]  # fmt: skip
+    return Chart(key, title, figure, columns, table, description="return on cost, highest first; red below target",
+                 links=[line.url for line in rows], empty="No spend in this period.")  # fmt: skip
+
+
+def _ratio(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def _model_chart(filters: Filters, in_scope: Any) -> Chart:
+    first = filters.start.replace(day=1)
+    rows = list(
+        MonthlyModelRollup.objects.filter(workload__in=in_scope, month__gte=first, month__lte=filters.end)
+        .values("ai_model__display_name", "ai_model__provider", "ai_model__slug", "model_name")
+        .annotate(cost=Sum("cost"), requests=Sum("requests"))
+        .order_by("-cost")
+    )
+    providers: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    table, links = [], []
+    for row in rows:
+        provider = row["ai_model__provider"] or "not in the catalogue"
+        model = row["ai_model__display_name"] or row["model_name"] or "(no model name)"
+        providers[provider].append((model, float(row["cost"] or 0)))
+        table.append([model, provider, row["requests"] or 0, round(row["cost"] or ZERO, 2)])
+        links.append(reverse("registry:model-detail", args=[row["ai_model__slug"]]) if row["ai_model__slug"] else "")
+    traces = [
+        charts.trace("bar", name=provider, x=[m for m, _ in items], y=[c for _, c in items],
+                     marker={"color": charts.SERIES[i % 10]},
+                     hovertemplate="%{y:,.2f} " + REPORTING_CURRENCY + "<extra>%{x}</extra>")
+        for i, (provider, items) in enumerate(providers.items())
+    ]  # fmt: skip
+    figure = charts.figure(traces, charts.layout(y_title=f"Token cost ({REPORTING_CURRENCY})", barmode="stack"))
+    return Chart(
+        "cost-by-model", "Cost by model and provider", figure,
+        ["Model", "Provider", "Requests", f"Token cost ({REPORTING_CURRENCY})"], table,
+        description=f"token cost per model, coloured by provider, in whole months from {first:%B %Y}",
+        links=links, empty="No priced requests in this period.",
+    )  # fmt: skip
+
+
+def _burn_chart(lines: list[Line]) -> Chart:
+    rows = sorted((line for line in lines if line.budget_burn is not None), key=lambda line: -(line.budget_burn or 0))
+    figure = charts.figure(
+        [charts.trace("bar", x=[line.label for line in rows],
+                      y=[round((line.budget_burn or 0) * 100, 1) for line in rows],
+                marker={"color": [charts.DANGER if (line.budget_burn or 0) >= 1 else charts.ACCENT
+                                  if (line.budget_burn or 0) >= 0.8 else charts.PRIMARY for line in rows]},
+                hovertemplate="%{y:.0f} % of the budget<extra>%{x}</extra>", name="Budget burn")],
+        charts.layout(y_title="% of the monthly budget", shapes=[
+            {"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": y, "y1": y,
+             "line": {"color": colour, "dash": "dash", "width": 1}}
+            for y, colour in ((80, charts.ACCENT), (100, charts.DANGER))]),
+    )  # fmt: skip
+    return Chart(
+        "budget-burn", "Budget burn, month to date", figure, ["Workload", "Team", "Budget burn"],
+        [[line.label, line.team, _ratio(line.budget_burn)] for line in rows],
+        description="month-to-date spend as a share of each workload's monthly budget; lines at 80 % and 100 %",
+        links=[line.url for line in rows], empty="No workload with a budget has scorecards this month.",
+    )  # fmt: skip
+
+
+def _quadrant_chart(lines: list[Line]) -> Chart:
+    rows = [line for line in lines if line.cost or line.value]
+    top = max([float(line.cost) for line in rows] + [float(line.value) for line in rows] + [1])
+    teams = sorted({line.team for line in rows})
+    traces = [
+        charts.trace("scatter", name=team, mode="markers", x=[float(line.cost) for line in rows if line.team == team],
+                   y=[float(line.value) for line in rows if line.team == team],
+                   text=[line.label for line in rows if line.team == team],
+                   marker={"size": 11, "color": charts.SERIES[i % 10], "line": {"width": 1, "color": "#fff"}},
+                   hovertemplate="%{text}<br>spend %{x:,.2f}, value %{y:,.2f}<extra></extra>")
+        for i, team in enumerate(teams)
+    ]  # fmt: skip
+    traces.append(charts.trace("scatter", name="Break-even", x=[0, top], y=[0, top], mode="lines", hoverinfo="skip",
+                             line={"color": charts.MUTED, "dash": "dot", "width": 1}))  # fmt: skip
+    figure = charts.figure(
+        traces, charts.layout(x_title=f"Spend ({REPORTING_CURRENCY})", y_title=f"Value ({REPORTING_CURRENCY})",
+                              height=360)
+    )  # fmt: skip
+    return Chart(
+        "quadrant", "Value against cost", figure,
+        ["Workload", "Team", f"Spend ({REPORTING_CURRENCY})", f"Value ({REPORTING_CURRENCY})", "ROI"],
+        [[line.label, line.team, round(line.cost, 2), round(line.value, 2), _ratio(line.roi)] for line in rows],
+        description="each workload's spend against its value; above the dotted line it pays for itself",
+        links=[line.url for line in rows], empty="No spend or value in this period.",
+    )  # fmt: skip
+
+
+def _stage_chart(active: list[Workload], filters: Filters) -> Chart:
+    stages = [(s, label) for s, label in LifecycleStage.choices if s != LifecycleStage.RETIRED]
+    counts = [sum(1 for w in active if w.lifecycle_stage == s) for s, _ in stages]
+    figure = charts.figure(
+        [charts.trace("bar", x=[label for _, label in stages], y=counts, marker={"color": charts.PRIMARY},
+                hovertemplate="%{y} workloads<extra>%{x}</extra>", name="Workloads")],
+        charts.layout(y_title="Workloads", height=260),
+    )  # fmt: skip
+    return Chart(
+        "stages", "Active workloads by stage", figure, ["Stage", "Workloads"],
+        [[label, n] for (_, label), n in zip(stages, counts, strict=True)],
+        description="workloads not retired, per lifecycle stage",
+        links=[filters.registry_url(lifecycle_stage=s) for s, _ in stages], empty="No workloads.",
+    )  # fmt: skip
+
+
+def _risk_compliance_chart(workloads: list[Workload], filters: Filters) -> Chart:
+    live = [w for w in workloads if w.lifecycle_stage != LifecycleStage.RETIRED]
+    reports = compliance_many(workloads=live)
+    tiers = [(t, label) for t, label in RiskTier.choices if t != RiskTier.UNACCEPTABLE or any(
+        w.risk_tier == t for w in live)]  # fmt: skip
+    grid = {(t, b): 0 for t, _ in tiers for b, _ in COMPLIANCE_BANDS}
+    for w in live:
+        report = reports.get(w.pk)
+        grid[(w.risk_tier, _band(report.score if report else None))] += 1
+    z = [[grid[(t, b)] for b, _ in COMPLIANCE_BANDS] for t, _ in tiers]
+    figure = charts.figure(
+        [charts.trace("heatmap", z=z, x=[label for _, label in COMPLIANCE_BANDS], y=[label for _, label in tiers],
+                    colorscale=[[0, "#ffffff"], [1, charts.PRIMARY]], text=z, texttemplate="%{text}",
+                    hovertemplate="%{y} risk, %{x}: %{z} workloads<extra></extra>", showscale=False)],
+        charts.layout(height=300, yaxis={"autorange": "reversed", "title": {"text": "Risk tier"}},
+                      xaxis={"side": "top"}),
+    )  # fmt: skip
+    rows = [[label, *[grid[(t, b)] for b, _ in COMPLIANCE_BANDS]] for t, label in tiers]
+    return Chart(
+        "risk-compliance", "Risk × compliance", figure, ["Risk tier", *[label for _, label in COMPLIANCE_BANDS]],
+        rows, description="workloads per risk tier and share of their applicable controls compliant",
+        links=[filters.registry_url(risk_tier=t) for t, _ in tiers], empty="No workloads.",
+    )  # fmt: skip
+
+
+# --- Tables --------------------------------------------------------------------------------------
+
+
+def _movers_table(lines: list[Line]) -> Table:
+    moved = sorted(
+        (line for line in lines if line.cost != line.previous_cost and line.label != OTHER_TEAMS),
+        key=lambda line: abs(line.cost - line.previous_cost), reverse=True,
+    )[:TOP_MOVERS]  # fmt: skip
+    rows = [
+        [line.label, line.team, round(line.previous_cost, 2), round(line.cost, 2),
+         round(line.cost - line.previous_cost, 2),
+         _ratio(float((line.cost - line.previous_cost) / line.previous_cost)) if line.previous_cost else None]
+        for line in moved
+    ]  # fmt: skip
+    return Table(
+        "movers", "Top movers", ["Workload", "Team", f"Spend before ({REPORTING_CURRENCY})",
+        f"Spend now ({REPORTING_CURRENCY})", f"Change ({REPORTING_CURRENCY})", "Change"], rows,
+        links=[line.url for line in moved],
+        description="The largest changes in spend against the period of the same length just before.",
+        empty="No change in spend against the period before.",
+    )  # fmt: skip
+
+
+def _group_label(line: Line) -> str:
+    if line.label != OTHER_TEAMS:
+        return line.label
+    return f"{line.label} ({line.workloads} workload{'' if line.workloads == 1 else 's'})"
+
+
+def _workloads_table(lines: list[Line]) -> Table:
+    rows = sorted(lines, key=lambda line: (line.label == OTHER_TEAMS, -line.cost, line.label))
+    return Table(
+        "workloads", "Workloads", ["Workload", "Team", "Stage", "Risk", "Requests", f"Spend ({REPORTING_CURRENCY})",
+        f"Value ({REPORTING_CURRENCY})", "ROI", "Target ROI", "Budget burn"],
+        [[_group_label(line), line.team, line.stage,
+          line.risk, line.requests, round(line.cost, 2), round(line.value, 2), _ratio(line.roi),
+          _ratio(line.target_roi), _ratio(line.budget_burn)] for line in rows],
+        links=[line.url for line in rows], empty="No workloads match the filters.",
+    )  # fmt: skip
