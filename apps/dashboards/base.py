@@ -200,10 +200,16 @@ def usd(field_name: str) -> ExpressionWrapper:
     )
 
 
-def money(value: Decimal | float | None, currency: str = REPORTING_CURRENCY) -> str:
+def money(value: Decimal | float | None, currency: str = REPORTING_CURRENCY, *, short: bool = False) -> str:
+    """``1,234.50 USD``; ``short`` (for a KPI card): no cents from 10,000 on, then ``1.23 M USD``."""
     if value is None:
         return "—"
-    return f"{Decimal(value):,.2f} {currency}"
+    amount = Decimal(value)
+    if short and abs(amount) >= 1_000_000:
+        return f"{amount / 1_000_000:,.2f} M {currency}"
+    if short and abs(amount) >= 10_000:
+        return f"{amount:,.0f} {currency}"
+    return f"{amount:,.2f} {currency}"
 
 
 def percent(value: float | None, places: int = 1) -> str:

@@ -390,7 +390,7 @@ def _kpis(
             state=state(p95, objective)),
         Kpi("tokens", "Tokens", _count(tokens), tokens,
             f"{total.input_tokens:,} in · {total.output_tokens:,} out"),
-        Kpi("cost", "Cost", money(cost, workload.currency), cost, budget),
+        Kpi("cost", "Cost", money(cost, workload.currency, short=True), cost, budget),
         Kpi("quality", "Quality", "—" if quality is None else f"{quality:.2f}", _round(quality, 4),
             f"minimum {min_quality:.2f}" if min_quality is not None else "score 0–1",
             state=state(quality, min_quality, lower_is_better=False)),

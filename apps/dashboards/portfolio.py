@@ -171,12 +171,12 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
     )
     active = [w for w in workloads if w.lifecycle_stage != LifecycleStage.RETIRED]
     dashboard.kpis = [
-        Kpi("spend", "Spend", money(total_cost), total_cost, f"{filters.label}", filters.registry_url()),
-        Kpi("value", "Value", money(total_value), total_value, "from successful requests and fixed value",
+        Kpi("spend", "Spend", money(total_cost, short=True), total_cost, f"{filters.label}", filters.registry_url()),
+        Kpi("value", "Value", money(total_value, short=True), total_value, "from successful requests and fixed value",
             filters.registry_url()),
         Kpi("roi", "ROI", percent(roi, 0), roi, f"target {percent(target, 0)} (average)" if target else "",
             filters.registry_url(), "" if roi is None or target is None else ("good" if roi >= target else "bad")),
-        Kpi("forecast", "Month-end forecast", money(forecast), forecast,
+        Kpi("forecast", "Month-end forecast", money(forecast, short=True), forecast,
             f"spend in {filters.end:%B %Y}, from each workload's run rate", filters.registry_url()),
         Kpi("active", "Active workloads", str(len(active)), len(active),
             " · ".join(f"{sum(1 for w in active if w.lifecycle_stage == s)} {label.lower()}"
