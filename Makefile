@@ -56,6 +56,7 @@ lint: install  ## ruff
 bench: install  ## Benchmarks; results go to docs/benchmarks.md (telemetry load: DATABASE_URL=postgres://…)
 	$(PY) manage.py bench
 	$(PY) manage.py bench_ingest
+	$(PY) manage.py bench_dashboards
 
 clean:  ## Remove the venv and local data (var/)
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

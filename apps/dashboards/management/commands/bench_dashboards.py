@@ -1,0 +1,540 @@
+"""``manage.py bench_dashboards``: the dashboards' server time at 10,000 and at 10,000,000 events.
+
+For each size, in a database of its own (``coe_bench_dashboards``, created and migrated here on
+the server ``DATABASE_URL`` names, dropped afterwards unless ``--keep-db``; the developer's
+database is never touched): seed 200 workloads, 12 teams and a year of telemetry as the workers
+leave it (``apps.dashboards.benchmarks.seed``), then request every dashboard page and its API, for
+the last 30 days and the last 12 months, signed in as a leader, through Django's test client in
+this process: a few untimed requests, then ``--repeat`` timed ones, each counting its SQL queries.
+The figures go to docs/benchmarks.md between the dashboards' markers; the notes after them are
+kept. Each size's figures are also kept in var/bench/ so a later run of one size can still write
+the comparison.
+
+Targets (issue 8): p95 under 150 ms at 10M events; 10M/10k time ratio under 1.5; the same number
+of queries at both sizes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+from django.db.models import Sum
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from apps.telemetry.management.commands.bench_ingest import _PostgresCpu, _system_cpu
+
+BENCH_DB = "coe_bench_dashboards"
+START = "<!-- bench_dashboards:start -->"
+END = "<!-- bench_dashboards:end -->"
+SMALL, LARGE = 10_000, 10_000_000
+TARGET_P95_MS = 150
+TARGET_RATIO = 1.5
+PERIODS = (("30d", "last 30 days"), ("12m", "last 12 months"))
+ORDER = ("portfolio", "operations", "models", "compliance", "adoption")
+
+
+@dataclass
+class Case:
+    dashboard: str
+    kind: str  # page, API
+    period: str
+    url: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.dashboard}|{self.kind}|{self.period}"
+
+
+@dataclass
+class Timing:
+    dashboard: str
+    kind: str
+    period: str
+    url: str
+    status: int | str
+    median_ms: float | None = None
+    p95_ms: float | None = None
+    queries: list[int] = field(default_factory=list)  # distinct counts seen over the timed requests
+    size_kib: float = 0.0
+    sql_ms: float | None = None  # median over the timed requests of the time its queries took
+    # CPU time per request of this thread and of its PostgreSQL backend: what the request costs the
+    # machine, which other processes' load does not inflate (parallel query workers not counted).
+    cpu_median_ms: float | None = None
+    cpu_p95_ms: float | None = None
+    slowest: list[tuple[float, str]] = field(default_factory=list)  # (ms, SQL) of the slowest queries, one request
+    error: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.dashboard}|{self.kind}|{self.period}"
+
+
+def _available() -> tuple[list[str], list[str]]:
+    """Dashboards whose module exists (from the generic view's table), and the missing ones."""
+    from apps.dashboards.views import DASHBOARDS
+
+    modules = {name: module for name, (_, module, _) in DASHBOARDS.items()}
+    modules["operations"] = "apps.dashboards.operations"
+    here, missing = [], []
+    for name in ORDER:
+        if name not in modules:
+            continue
+        with contextlib.suppress(ModuleNotFoundError):
+            if importlib.util.find_spec(modules[name]) is not None:
+                here.append(name)
+                continue
+        missing.append(name)
+    return here, missing
+
+
+def cases(dashboards: list[str], workload_slug: str) -> list[Case]:
+    found = []
+    for name in dashboards:
+        for period, _ in PERIODS:
+            if name == "operations":
+                page = reverse("dashboards:operations", kwargs={"slug": workload_slug})
+                api = reverse("api:dashboards-operations", kwargs={"slug": workload_slug})
+            else:
+                page = reverse("dashboards:dashboard", kwargs={"name": name})
+                api = reverse(f"api:dashboards-{name}")
+            found.append(Case(name, "page", period, f"{page}?period={period}"))
+            found.append(Case(name, "API", period, f"{api}?period={period}"))
+    return found
+
+
+def measure(client: Client, case: Case, *, repeat: int, warmup: int) -> Timing:
+    timing = Timing(case.dashboard, case.kind, case.period, case.url, status=0)
+    try:
+        for _ in range(warmup):
+            client.get(case.url)
+        timings, counts, slowest, sql, cpu = [], set(), [], [], []
+        for _ in range(repeat):
+            backend = _backend_pid()
+            with CaptureQueriesContext(connection) as ctx:
+                cpu_before = time.thread_time_ns() + _on_cpu_ns(backend)
+                started = time.perf_counter()
+                response = client.get(case.url)
+                timings.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.thread_time_ns() + _on_cpu_ns(backend) - cpu_before) / 1e6)
+            counts.add(len(ctx.captured_queries))
+            sql.append(sum(float(q["time"] or 0) for q in ctx.captured_queries) * 1000)
+            timing.status = response.status_code
+            timing.size_kib = len(response.content) / 1024
+            slowest = ctx.captured_queries
+    except Exception as exc:
+        timing.status = "error"
+        timing.error = f"{type(exc).__name__}: {exc}"[:300]
+        return timing
+    timing.median_ms = statistics.median(timings)
+    timing.p95_ms = statistics.quantiles(timings, n=20)[-1] if len(timings) > 1 else timings[0]
+    timing.queries = sorted(counts)
+    timing.sql_ms = statistics.median(sql)
+    timing.cpu_median_ms = statistics.median(cpu)
+    timing.cpu_p95_ms = statistics.quantiles(cpu, n=20)[-1] if len(cpu) > 1 else cpu[0]
+    ranked = sorted(slowest, key=lambda q: float(q["time"] or 0), reverse=True)[:3]
+    timing.slowest = [(float(q["time"] or 0) * 1000, q["sql"]) for q in ranked]
+    return timing
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _on_cpu_ns(pid: int) -> int:
+    """Nanoseconds the process has run on a CPU (/proc/<pid>/schedstat), 0 if unreadable."""
+    try:
+        if Path(f"/proc/{pid}/comm").read_text().strip() != "postgres":  # a server elsewhere: not ours to read
+            return 0
+        return int(Path(f"/proc/{pid}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def explain(sql: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}")
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+class Command(BaseCommand):
+    help = "Seed a year of telemetry at 10k and 10M events and time every dashboard; figures to docs/benchmarks.md."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--sizes", default=f"{SMALL},{LARGE}", help="Events to seed, comma-separated.")
+        parser.add_argument("--repeat", type=int, default=30, help="Timed requests per URL (default 30).")
+        parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL first (default 3).")
+        parser.add_argument("--workloads", type=int, default=200)
+        parser.add_argument("--teams", type=int, default=12)
+        parser.add_argument("--days", type=int, default=365)
+        parser.add_argument("--seed", type=int, default=8, help="Random seed: the same data for the same seed.")
+        parser.add_argument("--keep-db", action="store_true", help=f"Keep {BENCH_DB} (with the last size) afterwards.")
+        parser.add_argument(
+            "--reuse",
+            action="store_true",
+            help=f"Reuse {BENCH_DB} if it exists and holds the size asked for (seeded today); implies --keep-db.",
+        )
+        parser.add_argument("--output", default=str(Path(settings.BASE_DIR) / "docs" / "benchmarks.md"))
+        parser.add_argument("--no-write", action="store_true", help="Print the section; leave the docs alone.")
+        parser.add_argument(
+            "--report-only",
+            action="store_true",
+            help="Measure nothing: write the section from the figures in var/bench/.",
+        )
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if connection.vendor != "postgresql":
+            self.stdout.write(
+                self.style.WARNING(
+                    "bench_dashboards skipped: it seeds ten million events' rollups with COPY and needs "
+                    f"DATABASE_URL=postgres://… (this run uses {connection.vendor}). Example: "
+                    "DATABASE_URL=postgres://postgres@127.0.0.1:5432/coe_portal make bench"
+                )
+            )
+            return
+        self.opts = opts
+        self.results_dir = Path(settings.VAR_DIR) / "bench"
+        if opts["report_only"]:
+            section = self._section()
+            self.stdout.write(section)
+            if not opts["no_write"]:
+                self._write(Path(opts["output"]), section)
+            return
+        sizes = [int(s.replace("_", "")) for s in opts["sizes"].split(",") if s.strip()]
+        if not sizes:
+            raise CommandError("Give at least one size.")
+        self.base_settings = dict(connection.settings_dict)
+        if self.base_settings["NAME"] == BENCH_DB:
+            raise CommandError(f"DATABASE_URL names {BENCH_DB} itself: name the server's usual database instead.")
+        keep = opts["keep_db"] or opts["reuse"]
+        self.results_dir.mkdir(parents=True, exist_ok=True)
+        here, missing = _available()
+        self.stdout.write(f"Dashboards: {', '.join(here) or 'none'}; missing: {', '.join(missing) or 'none'}.")
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
+        self.stdout.write(f"Creating and migrating {BENCH_DB}…")
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=keep)
+        # The test client asks for "testserver"; the test environment's instrumented template
+        # rendering is left out on purpose (it copies every context: not what a server does).
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        debug, settings.DEBUG = settings.DEBUG, False
+        try:
+            self.machine = self._machine()
+            for size in sizes:
+                result = self._size(size, here, missing)
+                (self.results_dir / f"dashboards-{size}.json").write_text(json.dumps(result, indent=1, default=str))
+        finally:
+            settings.DEBUG = debug
+            if not keep:
+                connection.creation.destroy_test_db(old_name, verbosity=0)
+            else:
+                self.stdout.write(f"Kept {BENCH_DB} with the last size seeded.")
+        section = self._section()
+        self.stdout.write(section)
+        if not opts["no_write"]:
+            self._write(Path(opts["output"]), section)
+
+    # --- One size ---------------------------------------------------------------------------------
+
+    def _holds(self, size: int) -> dict[str, Any] | None:
+        """The seed report if the database holds this size, seeded today, else None."""
+        from apps.telemetry.models import HourlyRollup
+
+        stored = self.results_dir / f"dashboards-{size}.json"
+        if not stored.exists():
+            return None
+        report = json.loads(stored.read_text()).get("seed") or {}
+        events = HourlyRollup.objects.aggregate(n=Sum("requests"))["n"]
+        fresh = report.get("now", "")[:10] == datetime.now(UTC).date().isoformat()
+        return report if events == size and fresh else None
+
+    def _size(self, size: int, here: list[str], missing: list[str]) -> dict[str, Any]:
+        from apps.dashboards import benchmarks
+
+        opts = self.opts
+        report = self._holds(size) if opts["reuse"] else None
+        if report is not None:
+            self.stdout.write(f"{size:,} events: reusing {BENCH_DB} (seeded {report['now'][:16]}).")
+        else:
+            if connection.settings_dict["NAME"] != BENCH_DB:  # never empty any other database
+                raise CommandError(f"Connected to {connection.settings_dict['NAME']}, not {BENCH_DB}: stopping.")
+            self.stdout.write(f"{size:,} events: emptying {BENCH_DB} and seeding…")
+            call_command("flush", interactive=False, verbosity=0)
+            started = time.perf_counter()
+            seeded = benchmarks.seed(
+                events=size,
+                workloads=opts["workloads"],
+                teams=opts["teams"],
+                days=opts["days"],
+                seed=opts["seed"],
+                say=self.stdout.write,
+            )
+            report = {**asdict(seeded), "wall_s": time.perf_counter() - started, "tables": self._tables()}
+            self.stdout.write(
+                f"Seeded {size:,} events in {report['wall_s']:.1f} s: {report['hourly_rows']:,} hourly "
+                f"rows, {report['scorecards']:,} scorecards, {report['check_results']:,} check results."
+            )
+        workload = benchmarks.busiest_workload()
+        client = Client()
+        client.force_login(benchmarks.leader())
+        timings = []
+        postgres = _PostgresCpu(BENCH_DB)
+        postgres.start()
+        own_before, (busy_before, _) = os.times(), _system_cpu()
+        clock = time.perf_counter()
+        for case in cases(here, workload.slug):
+            timing = measure(client, case, repeat=opts["repeat"], warmup=opts["warmup"])
+            timings.append(timing)
+            if timing.status == "error":
+                self.stdout.write(self.style.ERROR(f"  {case.dashboard} {case.kind} {case.period}: {timing.error}"))
+                continue
+            self.stdout.write(
+                f"  {case.dashboard:<11} {case.kind:<4} {case.period:<3} {timing.status} median "
+                f"{timing.median_ms:7.1f} ms  p95 {timing.p95_ms:7.1f} ms  queries {timing.queries}  "
+                f"{timing.size_kib:,.0f} KiB"
+            )
+        elapsed = time.perf_counter() - clock
+        own_after, (busy_after, _) = os.times(), _system_cpu()
+        own = own_after.user + own_after.system - own_before.user - own_before.system
+        database = postgres.stop()
+        cpu = {
+            "seconds": elapsed, "this process": own, "postgresql": database,
+            "other processes": max(0.0, busy_after - busy_before - own - database),
+        }  # fmt: skip
+        self.stdout.write(
+            f"CPU over {elapsed:.0f} s of requests: this process {own:.0f} s, PostgreSQL {database:.0f} s, "
+            f"other processes {cpu['other processes']:.0f} s (of {elapsed * (os.cpu_count() or 1):.0f} s)"
+        )
+        plans = {}
+        if size >= LARGE:
+            for timing in timings:
+                if timing.p95_ms is not None and timing.p95_ms >= TARGET_P95_MS and timing.slowest:
+                    ms, sql = timing.slowest[0]
+                    if sql.lstrip().upper().startswith(("SELECT", "WITH")):
+                        plans[timing.key] = {"ms": ms, "sql": sql, "plan": explain(sql)}
+            if plans:
+                path = self.results_dir / f"dashboards-{size}-explain.txt"
+                path.write_text(
+                    "\n\n".join(f"== {k} ({v['ms']:.1f} ms)\n{v['sql']}\n\n{v['plan']}" for k, v in plans.items())
+                )
+                self.stdout.write(f"EXPLAIN ANALYZE of the slowest query of each slow request: {path}")
+        return {
+            "size": size,
+            "measured_at": datetime.now(UTC).isoformat(),
+            "seed": report,
+            "workload": workload.slug,
+            "repeat": opts["repeat"],
+            "warmup": opts["warmup"],
+            "dashboards": here,
+            "missing": missing,
+            "timings": [asdict(t) for t in timings],
+            "explain": plans,
+            "machine": self.machine,
+            "cpu": cpu,
+        }
+
+    def _tables(self) -> dict[str, int]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
+                "('telemetry_hourlyrollup', 'telemetry_monthlymodelrollup', 'telemetry_scorecard', "
+                "'governance_checkresult')"
+            )
+            return dict(cursor.fetchall())
+
+    # --- Machine --------------------------------------------------------------------------------
+
+    def _machine(self) -> dict[str, str]:
+        uname = platform.uname()
+        cpu, memory = "", ""
+        with contextlib.suppress(OSError):
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            memory = f"{int(Path('/proc/meminfo').read_text().split()[1]) / 1024 / 1024:.1f} GiB"
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            pg = cursor.fetchone()[0]
+            cursor.execute("SHOW shared_buffers")
+            buffers = cursor.fetchone()[0]
+        return {
+            "os": f"{uname.system} {uname.release} {uname.machine}",
+            "cpus": str(os.cpu_count()),
+            "cpu": cpu,
+            "memory": memory,
+            "python": platform.python_version(),
+            "postgresql": pg,
+            "shared_buffers": buffers,
+            "cache": "Redis" if settings.REDIS_URL else "local memory",
+            "command": self._command(),
+        }
+
+    def _command(self) -> str:
+        s = self.base_settings
+        auth = quote(s.get("USER") or "", safe="")
+        url = f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/…"
+        extra = "" if self.opts["sizes"] == f"{SMALL},{LARGE}" else f" --sizes {self.opts['sizes']}"
+        if self.opts["repeat"] != 30:
+            extra += f" --repeat {self.opts['repeat']}"
+        return f"DATABASE_URL={url} python manage.py bench_dashboards{extra}"
+
+    # --- The docs -------------------------------------------------------------------------------
+
+    def _load(self, size: int) -> dict[str, Any] | None:
+        path = self.results_dir / f"dashboards-{size}.json"
+        return json.loads(path.read_text()) if path.exists() else None
+
+    def _section(self) -> str:
+        small, large = self._load(SMALL), self._load(LARGE)
+        latest = large or small
+        lines = [
+            START,
+            "## Dashboards",
+            "",
+            "Written by `python manage.py bench_dashboards` (run by `make bench`; needs DATABASE_URL=postgres://…). "
+            "The text between the markers is regenerated; the notes after them are kept.",
+            "",
+        ]
+        if latest is None:
+            return "\n".join([*lines, "Not measured yet.", END, ""])
+        m = latest["machine"]
+        lines += [
+            f"- When: 10M {large['measured_at'][:16].replace('T', ' ') if large else '—'} UTC, "
+            f"10k {small['measured_at'][:16].replace('T', ' ') if small else '—'} UTC",
+            f"- Machine: {m['os']}, {m['cpus']} CPUs ({m['cpu']}), {m['memory']} RAM, Python {m['python']}, "
+            f"PostgreSQL {m['postgresql']} (shared_buffers {m['shared_buffers']}), cache: {m['cache']}. "
+            "Client, server and database share the CPUs.",
+            f"- Command: `{m['command']}`",
+            f"- Database: `{BENCH_DB}`, created and migrated by the command on the server DATABASE_URL names, "
+            "emptied before each size, dropped afterwards.",
+            f"- Method: signed in as a leader (every workload by name), each URL requested {latest['warmup']} times "
+            f"untimed, then {latest['repeat']} times timed through Django's test client in the command's process "
+            "(no network, no web server, DEBUG off, no test-environment template instrumentation): the time is "
+            "middleware, view, queries and template or JSON rendering. Queries counted per request "
+            "(CaptureQueriesContext). Operations: the busiest workload.",
+            "",
+            "### Seeded",
+            "",
+            "| events | workloads | teams | days | hourly rollups | monthly rollups | scorecards | check results | "
+            "releases | open + closed alerts | seeding s | hourly rollups on disk |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for result in (small, large):
+            if result is None:
+                continue
+            s = result["seed"]
+            disk = (s.get("tables") or {}).get("telemetry_hourlyrollup", 0) / 1024**2
+            lines.append(
+                f"| {s['events']:,} | {s['workloads']} | {s['teams']} | {s['days']} | {s['hourly_rows']:,} | "
+                f"{s['monthly_rows']:,} | {s['scorecards']:,} | {s['check_results']:,} | {s['releases']:,} | "
+                f"{s['alerts']:,} | {s.get('wall_s', 0):.0f} | {disk:,.0f} MiB |"
+            )
+        lines += [
+            "",
+            "### Server time per request",
+            "",
+            f"Targets: p95 under {TARGET_P95_MS} ms at 10M events; 10M/10k ratio of the medians under {TARGET_RATIO}; "
+            "the same query count at both sizes. Times are wall-clock (what the user waits); CPU is the request's "
+            "own CPU time, this process's thread plus its PostgreSQL backend (/proc/…/schedstat), which other "
+            "processes on the machine do not inflate; SQL is the time its queries took (median).",
+            "",
+            "| dashboard | request | period | 10k median ms | 10k p95 ms | 10M median ms | 10M p95 ms | 10M/10k | "
+            "10M CPU median ms | 10M CPU p95 ms | 10M SQL ms | queries 10k | queries 10M | KiB 10M | |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        by_small = {t_key(t): t for t in (small or {}).get("timings", [])}
+        by_large = {t_key(t): t for t in (large or {}).get("timings", [])}
+        keys = list(dict.fromkeys([*by_large, *by_small]))
+        misses = []
+        for key in keys:
+            a, b = by_small.get(key), by_large.get(key)
+            ref = b or a
+            label = dict(PERIODS)[ref["period"]]
+            ratio = b["median_ms"] / a["median_ms"] if a and b and a["median_ms"] and b["median_ms"] else None
+            checks = []
+            if b and b["p95_ms"] is not None:
+                checks.append(b["p95_ms"] < TARGET_P95_MS)
+            if ratio is not None:
+                checks.append(ratio < TARGET_RATIO)
+            if a and b and a["queries"] and b["queries"]:
+                checks.append(a["queries"] == b["queries"])
+            ok = "✅" if checks and all(checks) else "❌" if checks else ""
+            if checks and not all(checks):
+                misses.append(f"{ref['dashboard']} {ref['kind']} ({label})")
+            size = f"{b['size_kib']:,.0f}" if b and b["status"] != "error" else "—"
+            lines.append(
+                f"| {ref['dashboard']} | {ref['kind']} | {label} | {_ms(a, 'median_ms')} | {_ms(a, 'p95_ms')} | "
+                f"{_ms(b, 'median_ms')} | {_ms(b, 'p95_ms')} | {f'{ratio:.2f}' if ratio else '—'} | "
+                f"{_ms(b, 'cpu_median_ms')} | {_ms(b, 'cpu_p95_ms')} | {_ms(b, 'sql_ms')} | {_q(a)} | {_q(b)} | {size} "
+                f"| {ok} |"
+            )
+        missing = (large or small)["missing"]
+        errors = [t for t in [*by_small.values(), *by_large.values()] if t["status"] not in (200,)]
+        lines.append("")
+        for name, result in (("10k", small), ("10M", large)):
+            cpu = (result or {}).get("cpu")
+            if cpu:
+                capacity = cpu["seconds"] * int(m["cpus"])
+                lines.append(
+                    f"- CPU while the {name} requests were timed ({cpu['seconds']:.0f} s): this process "
+                    f"{cpu['this process'] / capacity:.0%} of the machine, PostgreSQL "
+                    f"{cpu['postgresql'] / capacity:.0%}, other processes {cpu['other processes'] / capacity:.0%}."
+                )
+        if missing:
+            lines.append(f"- Not measured (module missing when the benchmark ran): {', '.join(missing)}.")
+        for t in errors:
+            lines.append(f"- {t['dashboard']} {t['kind']} {t['period']}: answered {t['status']} {t['error']}".rstrip())
+        if misses:
+            lines.append(f"- Targets missed: {', '.join(misses)}.")
+        elif small and large:
+            lines.append("- Every measured request met the targets.")
+        else:
+            lines.append("- Targets not judged: they need both sizes measured.")
+        lines += [END, ""]
+        return "\n".join(lines)
+
+    def _write(self, path: Path, section: str) -> None:
+        text = path.read_text() if path.exists() else "# Benchmarks\n\n## Notes\n"
+        if START in text and END in text:
+            before, rest = text.split(START, 1)
+            after = rest.split(END, 1)[1].lstrip("\n")
+            text = before + section + ("\n" + after if after else "")
+        else:
+            text = text.rstrip("\n") + "\n\n" + section
+        path.write_text(text)
+        self.stdout.write(self.style.SUCCESS(f"Wrote the dashboards section of {path}"))
+
+
+def t_key(timing: dict[str, Any]) -> str:
+    return f"{timing['dashboard']}|{timing['kind']}|{timing['period']}"
+
+
+def _ms(timing: dict[str, Any] | None, name: str) -> str:
+    if timing is None or timing.get(name) is None:
+        return "—"
+    return f"{timing[name]:.1f}"
+
+
+def _q(timing: dict[str, Any] | None) -> str:
+    if timing is None or not timing.get("queries"):
+        return "—"
+    return "–".join(str(q) for q in sorted({min(timing["queries"]), max(timing["queries"])}))
