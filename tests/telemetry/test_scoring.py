@@ -3,7 +3,7 @@ regression check, governance's controls and the alerts they raise."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import pytest
@@ -262,7 +262,9 @@ def test_drift_closes_when_behaviour_settles_and_a_rollback_advice_when_the_rele
     assert not drift.is_open
 
     # A worse release, then rolled back: its advice closes at the next scoring.
-    _release(workload, team_member, "2.0.0", days_ago=1.5, model=priced_model)
+    went_live = datetime.combine(ago(1), time(0), tzinfo=UTC) - timedelta(hours=1)  # before yesterday's traffic
+    _release(workload, team_member, "2.0.0", days_ago=(timezone.now() - went_live) / timedelta(days=1),
+             model=priced_model)  # fmt: skip
     send_day(workload, ago(1), n=150, release="2.0.0", error_rate=0.2, latency=2000, seed=1)
     roll()
     score_day(workload=workload, day=ago(1), evaluate_controls=False)
