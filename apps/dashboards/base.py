@@ -33,8 +33,21 @@ OTHER_TEAMS = "Other teams"
 PAGE_ROWS = 50  # rows of a table (or of a chart's data) shown on the page; the CSV and the API have them all
 
 
-def _with_links(rows: list[list[Any]], links: list[str]) -> list[tuple[str, list[Any]]]:
-    return [(links[i] if i < len(links) else "", row) for i, row in enumerate(rows[:PAGE_ROWS])]
+class _Rows:
+    """What a chart's data table and a table show on the page: the first ``PAGE_ROWS`` rows."""
+
+    rows: list[list[Any]]
+    links: list[str]
+
+    @property
+    def rows_with_links(self) -> list[tuple[str, list[Any]]]:
+        """The rows shown on the page, each with its link (or "")."""
+        links = self.links
+        return [(links[i] if i < len(links) else "", row) for i, row in enumerate(self.rows[:PAGE_ROWS])]
+
+    @property
+    def rows_left_out(self) -> int:
+        return max(0, len(self.rows) - PAGE_ROWS)
 
 
 @dataclass
@@ -49,7 +62,7 @@ class Kpi:
 
 
 @dataclass
-class Chart:
+class Chart(_Rows):
     """A figure and the rows it was drawn from (``columns`` × ``rows``; ``links``: a URL per row,
     or empty). ``description`` says what it shows, for screen readers and the data table's caption."""
 
@@ -70,18 +83,9 @@ class Chart:
     def figure_id(self) -> str:
         return f"chart-{self.key}-figure"
 
-    @property
-    def rows_with_links(self) -> list[tuple[str, list[Any]]]:
-        """The rows shown on the page (the first ``PAGE_ROWS``), each with its link."""
-        return _with_links(self.rows, self.links)
-
-    @property
-    def rows_left_out(self) -> int:
-        return max(0, len(self.rows) - PAGE_ROWS)
-
 
 @dataclass
-class Table:
+class Table(_Rows):
     key: str
     title: str
     columns: list[str]
@@ -89,15 +93,6 @@ class Table:
     links: list[str] = field(default_factory=list)  # the first cell's link, per row
     description: str = ""
     empty: str = "Nothing to show for this period."
-
-    @property
-    def rows_with_links(self) -> list[tuple[str, list[Any]]]:
-        """The rows shown on the page (the first ``PAGE_ROWS``), each with its link."""
-        return _with_links(self.rows, self.links)
-
-    @property
-    def rows_left_out(self) -> int:
-        return max(0, len(self.rows) - PAGE_ROWS)
 
 
 @dataclass

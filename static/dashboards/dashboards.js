@@ -3,23 +3,6 @@
 // chart toolbar offers a PNG download. No inline scripts and no eval: the CSP allows 'self' only.
 (function () {
   "use strict";
-  var plotly = null;
-
-  function loadPlotly(src) {
-    if (window.Plotly) {
-      return Promise.resolve(window.Plotly);
-    }
-    if (!plotly) {
-      plotly = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = src;
-        script.onload = function () { resolve(window.Plotly); };
-        script.onerror = function () { plotly = null; reject(new Error("Plotly did not load from " + src)); };
-        document.head.appendChild(script);
-      });
-    }
-    return plotly;
-  }
 
   function draw(root) {
     var holders = Array.prototype.slice.call(root.querySelectorAll("[data-dashboard-chart]:not([data-drawn])"));
@@ -27,7 +10,7 @@
       return;
     }
     holders.forEach(function (holder) { holder.setAttribute("data-drawn", "pending"); });
-    loadPlotly(holders[0].getAttribute("data-plotly-src")).then(function (Plotly) {
+    window.coePortal.loadPlotly(holders[0].getAttribute("data-plotly-src")).then(function (Plotly) {
       holders.forEach(function (holder) {
         var source = document.getElementById(holder.getAttribute("data-dashboard-chart"));
         if (!source || !holder.isConnected) {

@@ -22,4 +22,24 @@
     box.textContent = text;
     setTimeout(function () { box.remove(); }, 6000);
   });
+
+  // The vendored Plotly bundle, loaded once per page by whichever page draws charts (the
+  // Telemetry tab, the dashboards): a promise of window.Plotly.
+  var plotly = null;
+  function loadPlotly(src) {
+    if (window.Plotly) {
+      return Promise.resolve(window.Plotly);
+    }
+    if (!plotly) {
+      plotly = new Promise(function (resolve, reject) {
+        var script = document.createElement("script");
+        script.src = src;
+        script.onload = function () { resolve(window.Plotly); };
+        script.onerror = function () { plotly = null; reject(new Error("Plotly did not load from " + src)); };
+        document.head.appendChild(script);
+      });
+    }
+    return plotly;
+  }
+  window.coePortal = { loadPlotly: loadPlotly };
 })();

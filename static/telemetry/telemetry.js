@@ -8,23 +8,6 @@
     return;
   }
 
-  var plotly = null;  // the promise of the Plotly bundle, loaded once per page
-
-  function loadPlotly(src) {
-    if (window.Plotly) {
-      return Promise.resolve(window.Plotly);
-    }
-    if (!plotly) {
-      plotly = new Promise(function (resolve, reject) {
-        var script = document.createElement("script");
-        script.src = src;
-        script.onload = function () { resolve(window.Plotly); };
-        script.onerror = function () { plotly = null; reject(new Error("Plotly did not load from " + src)); };
-        document.head.appendChild(script);
-      });
-    }
-    return plotly;
-  }
 
   function drawCharts(root) {
     var holders = Array.prototype.slice.call(root.querySelectorAll("[data-chart]:not([data-drawn])"));
@@ -32,7 +15,7 @@
       return;
     }
     holders.forEach(function (holder) { holder.setAttribute("data-drawn", "pending"); });
-    loadPlotly(holders[0].getAttribute("data-plotly-src")).then(function (Plotly) {
+    window.coePortal.loadPlotly(holders[0].getAttribute("data-plotly-src")).then(function (Plotly) {
       holders.forEach(function (holder) {
         var source = document.getElementById(holder.getAttribute("data-figures"));
         if (!source || !holder.isConnected) {
