@@ -42,8 +42,9 @@ RUN SECRET_KEY=collectstatic-build-only-not-a-secret-collectstatic-build-only \
 EXPOSE 8000
 
 # Three sync workers suit a container with one or two CPUs: (2 x CPUs) + 1.
-# "-" sends the access and error logs to stdout/stderr.
+# "-" sends the access and error logs to stdout/stderr. The config file adds the worker hooks.
 CMD ["gunicorn", "coe_portal.wsgi:application", \
+     "--config", "coe_portal/gunicorn.py", \
      "--bind", "0.0.0.0:8000", \
      "--workers", "3", \
      "--timeout", "60", \

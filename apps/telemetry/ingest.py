@@ -9,6 +9,7 @@ answer comes after the commit.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import math
@@ -92,13 +93,16 @@ def _text(value: Any, errors: dict[str, list[str]], name: str, *, max_length: in
     return value
 
 
+MAX_TOKENS = 2_000_000_000  # a token count's column is a 32-bit integer
+
+
 def _count(value: Any, errors: dict[str, list[str]], name: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, int):
         errors[name] = ["Must be a whole number."]
         return 0
-    if not 0 <= value <= 2_000_000_000:
+    if not 0 <= value <= MAX_TOKENS:
         errors[name] = ["Must be between 0 and 2,000,000,000."]
         return 0
     return value
@@ -216,6 +220,17 @@ def _native_event(raw: Any, errors: dict[str, list[str]], window: tuple[datetime
 # --- Pricing ----------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _compiled(query: str, vendor: str) -> tuple[str, tuple]:
+    """The SQL and parameters of the catalogue's queries, compiled once per process (and
+    database vendor): compiling them is most of what reading a small catalogue costs."""
+    queryset = {
+        "catalogue": AIModel.objects.only("id", "provider", "model_id", "aliases", "match_pattern"),
+        "prices": ModelPrice.objects.order_by("model_id", "effective_from"),
+    }[query]
+    return queryset.query.get_compiler(connection.alias).as_sql()
+
+
 class Pricer:
     """Resolves model names to catalogue entries and prices, once per distinct name in a batch.
 
@@ -241,17 +256,21 @@ class Pricer:
     def _resolve(self, name: str, provider: str) -> AIModel | None:
         if self._catalogue is None:
             # What matching reads (the ordering is the model's, as model_resolve's queries have).
-            self._catalogue = list(AIModel.objects.only("id", "provider", "model_id", "aliases", "match_pattern"))
+            self._catalogue = list(AIModel.objects.raw(*_compiled("catalogue", connection.vendor)))
         return model_resolve(name=name, provider=provider, catalogue=self._catalogue)
 
-    def price(self, model: AIModel, at: datetime) -> ModelPrice | None:
+    def schedule(self, model: AIModel) -> tuple[list[datetime], list[ModelPrice]]:
+        """The model's prices and when each took effect, oldest first."""
         if self._prices is None:
             self._prices = {}
-            for price in ModelPrice.objects.order_by("model_id", "effective_from"):
+            for price in ModelPrice.objects.raw(*_compiled("prices", connection.vendor)):
                 starts, prices = self._prices.setdefault(price.model_id, ([], []))
                 starts.append(price.effective_from)
                 prices.append(price)
-        starts, prices = self._prices.get(model.pk, ((), ()))
+        return self._prices.get(model.pk, ([], []))
+
+    def price(self, model: AIModel, at: datetime) -> ModelPrice | None:
+        starts, prices = self.schedule(model)
         index = bisect_right(starts, at)
         return prices[index - 1] if index else None
 
@@ -341,6 +360,18 @@ _TEMP_TABLE = "telemetry_event_incoming"
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 # json.dumps(value, separators=(",", ":"), allow_nan=False), without building an encoder per call.
 _JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
+# The same text from the C encoder _JSON.encode builds on every call, built once. Without the
+# check for circular references (markers None): what is encoded here was decoded from JSON or
+# protobuf, which cannot make a cycle, and a shared markers dict would keep stale entries after
+# an error (a NaN or infinity deep inside refuses the whole value, as _JSON does).
+_C_ENCODER = json.encoder.c_make_encoder
+_JSON_ITER = _C_ENCODER and _C_ENCODER(
+    None, _JSON.default, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False
+)
+
+
+def _json(value: Any) -> str:
+    return "".join(_JSON_ITER(value, 0)) if _JSON_ITER else _JSON.encode(value)
 
 
 def _escape(text: str) -> str:
@@ -367,22 +398,25 @@ def _copy_value(value: Any) -> str:
     return str(value)
 
 
+_MINUTE_SECOND = [f"{minute:02d}:{second:02d}" for minute in range(60) for second in range(60)]
+
+
 def _copy_text(
     workload_id: int, events: Iterable[EventIn], source: str, now: datetime, pricer: Pricer
 ) -> tuple[str, list[datetime], int]:
     """The batch as COPY text, priced: exactly the lines ``_row`` and ``_copy_value`` would give
-    (``"\\t".join(map(_copy_value, _row(…)))``), written field by field for the common types, with
-    the values a batch repeats (hours, model names, releases…) escaped once; anything unusual goes
-    through ``_copy_value``. Also the sorted hours and the number of events left unpriced. This is
-    the hot path of ingestion: per event it costs a few microseconds instead of some thirty."""
+    (``"\\t".join(map(_copy_value, _row(…)))``), written field by field for the common types;
+    anything unusual goes through ``_copy_value``. Also the sorted hours and the number of events
+    left unpriced. This is the hot path of ingestion, so what a batch repeats is worked out once:
+    each hour's columns (found by the timestamp's fields, not by building the hour), and each
+    (operation, provider, model, release)'s columns with its catalogue entry and prices."""
     value = _copy_value
     escape = _escape
     head = value(workload_id)
-    now_text = value(now)
-    source_text = value(source)
-    texts: dict[str, str] = {}
-    hour_texts: dict[tuple[datetime, Any], str] = {}
-    hours: set[datetime] = set()
+    tail = f"\t{value(now)}\t{value(source)}\t"  # received_at and source follow the hour
+    texts: dict[Any, str] = {}
+    hour_texts: dict[tuple, tuple[datetime, str, str | None]] = {}
+    calls: dict[tuple, tuple[str, Any, Any, Any]] = {}
     lines = []
     unpriced = 0
 
@@ -397,17 +431,57 @@ def _copy_text(
     def number(field: Any) -> str:
         return str(field) if type(field) is int or type(field) is float else value(field)
 
-    for e in events:
+    def call(e: EventIn) -> tuple[str, Any, Any, Any]:
+        """The columns operation … release, the catalogue entry, and its prices (or None)."""
         model = pricer.model(e.provider, e.model_name)
-        cost = pricer.cost(model, e)
-        unpriced += cost is None
+        columns = "\t".join((text(e.operation), text(e.provider), text(e.model_name),
+                              "\\N" if model is None else value(model.pk), text(e.release)))  # fmt: skip
+        if model is None:
+            return columns, None, None, None
+        return columns, model, *pricer.schedule(model)
+
+    for e in events:
+        names = (e.operation, e.provider, e.model_name, e.release)
+        try:
+            found = calls.get(names)
+        except TypeError:  # not a string, nor hashable: not remembered
+            found = None
+        if found is None:
+            found = call(e)
+            if all(type(name) is str for name in names):
+                calls[names] = found
+        columns, model, starts, prices = found
         moment = e.timestamp
-        hour = moment.replace(minute=0, second=0, microsecond=0)
-        hours.add(hour)
-        hour_key = (hour, hour.utcoffset())
-        hour_text = hour_texts.get(hour_key)
-        if hour_text is None:
-            hour_text = hour_texts[hour_key] = value(hour)
+        if model is None:
+            cost = None
+        else:
+            index = bisect_right(starts, moment)
+            price = prices[index - 1] if index else None
+            if price is None:
+                cost = None
+            elif price.currency == BASE_CURRENCY:  # what Pricer.cost computes, inline
+                total = Decimal(e.input_tokens) * price.input_per_million + Decimal(e.output_tokens) * (
+                    price.output_per_million
+                )
+                cost = (total / MILLION).quantize(COST_PLACES)
+            else:
+                cost = pricer.cost(model, e)
+        unpriced += cost is None
+        hour_key = (moment.year, moment.month, moment.day, moment.hour, moment.fold, moment.tzinfo)
+        hour = hour_texts.get(hour_key)
+        if hour is None:
+            start = moment.replace(minute=0, second=0, microsecond=0)
+            start_text = value(start)
+            # In UTC, the timestamp's text is the hour's up to the minutes (isoformat is slower).
+            prefix = start_text[:14] if moment.tzinfo is UTC and type(moment) is datetime else None
+            hour = hour_texts[hour_key] = (start, f"\t{start_text}{tail}", prefix)
+        prefix = hour[2]
+        if prefix is None:
+            stamp = moment.isoformat() if type(moment) is datetime else value(moment)
+        elif micro := moment.microsecond:
+            stamp = f"{prefix}{_MINUTE_SECOND[moment.minute * 60 + moment.second]}.{micro:06d}+00:00"
+        else:
+            stamp = f"{prefix}{_MINUTE_SECOND[moment.minute * 60 + moment.second]}+00:00"
         key = e.event_key
         latency = e.latency_ms
         quality = e.quality_score
@@ -416,11 +490,10 @@ def _copy_text(
         lines.append("\t".join((
             head,
             escape(key.replace("\x00", "")) if type(key) is str else value(key),
-            moment.isoformat() if type(moment) is datetime else value(moment),
-            hour_text, now_text, source_text, text(e.operation), text(e.provider), text(e.model_name),
-            "\\N" if model is None else value(model.pk),
-            text(e.release), number(e.input_tokens), number(e.output_tokens),
-            "\\N" if latency is None else number(latency),
+            stamp + hour[1] + columns,
+            str(tokens) if type(tokens := e.input_tokens) is int else number(tokens),
+            str(tokens) if type(tokens := e.output_tokens) is int else number(tokens),
+            "\\N" if latency is None else str(latency) if type(latency) is float else number(latency),
             "\\N" if latency is None else str(latency_bucket(latency)),
             "t" if e.is_error is True else "f" if e.is_error is False else value(e.is_error),
             text(e.error_type),
@@ -430,9 +503,10 @@ def _copy_text(
             value(e.user_rating),
             "[]" if type(flags) is list and not flags else value(flags),
             "t" if flags else "f",
-            escape(_JSON.encode(attributes)) if type(attributes) is dict else value(attributes),
+            escape(_json(attributes)) if type(attributes) is dict else value(attributes),
         )))  # fmt: skip
     lines.append("")
+    hours = {hour[0] for hour in hour_texts.values()}  # equal instants once, the first seen kept
     return "\n".join(lines), sorted(hours), unpriced
 
 

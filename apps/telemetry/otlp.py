@@ -32,7 +32,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 from apps.core.exceptions import ApplicationError
 
-from .ingest import EventIn, _in_window, time_window
+from .ingest import MAX_TOKENS, EventIn, _in_window, time_window
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
@@ -85,8 +85,11 @@ def _value(any_value: Any) -> Any:
     kind = any_value.WhichOneof("value")
     if kind is None:
         return None
-    if kind == "array_value":
-        return [_value(v) for v in any_value.array_value.values]
+    if kind == "array_value":  # the scalar kinds inline, as in _attributes
+        return [
+            getattr(v, k) if (k := v.WhichOneof("value")) in _SCALARS else _value(v)
+            for v in any_value.array_value.values
+        ]
     if kind == "kvlist_value":
         return {kv.key: _value(kv.value) for kv in any_value.kvlist_value.values}
     if kind == "bytes_value":
@@ -162,30 +165,29 @@ def read(message: ExportTraceServiceRequest) -> OtlpBatch:
     """The GenAI calls in a decoded request, as events; the rest counted."""
     batch = OtlpBatch()
     window = time_window()
+    events = batch.events
+    attributes_of = _attributes
+    event_of = _event
+    markers = GENAI_MARKERS
     for resource_spans in message.resource_spans:
-        resource = _attributes(resource_spans.resource.attributes)
+        resource = attributes_of(resource_spans.resource.attributes)
         resource_release = resource.get("service.version")
         service = resource.get("service.name")
+        kept = {"service.name": str(service)[:200]} if service else {}  # what every span's attributes start with
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                attrs = _attributes(span.attributes)
-                if not _is_genai(attrs):
+                attrs = attributes_of(span.attributes)
+                if attrs.keys().isdisjoint(markers) and attrs.get("openinference.span.kind") != "LLM":  # not GenAI
                     batch.dropped += 1
                     continue
-                event, problem = _event(span, attrs, resource_release, service, window)
+                event, problem = event_of(span, attrs, resource_release, kept, window)
                 if problem:
                     batch.rejected += 1
                     if len(batch.problems) < 5:
                         batch.problems.append(problem)
                 else:
-                    batch.events.append(event)
+                    events.append(event)
     return batch
-
-
-def _is_genai(attrs: dict[str, Any]) -> bool:
-    if not attrs.keys().isdisjoint(GENAI_MARKERS):
-        return True
-    return attrs.get("openinference.span.kind") == "LLM"
 
 
 def _first(attrs: dict[str, Any], *names: str) -> Any:
@@ -204,44 +206,53 @@ def _tokens(attrs: dict[str, Any], *names: str) -> int | None:
         value = int(value)
     if isinstance(value, str) and value.isdigit():
         value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
         return None
     return value
 
 
-def _event(span: Any, attrs: dict[str, Any], resource_release: Any, service: Any, window: Any) -> tuple[Any, Any]:
+_STATUS_ERROR = Status.STATUS_CODE_ERROR
+
+
+def _event(
+    span: Any, attrs: dict[str, Any], resource_release: Any, service: dict[str, str], window: Any
+) -> tuple[Any, Any]:
     # The hot path of OTLP ingestion, once per GenAI span: _first and _tokens are inlined where a
     # single name is read, and the error messages are only formatted when there is an error.
+    # ``service`` is what the kept attributes hold after the trace id and span name.
     raw_id = span.span_id
-    span_id = raw_id.hex()
     if len(raw_id) != 8:
         return None, f"span {span.name!r}: span id must be 8 bytes"
+    span_id = raw_id.hex()
     start = span.start_time_unix_nano
     if not start:
         return None, f"span {span_id}: no start time"
-    moment, problem = _in_window(datetime.fromtimestamp(start / 1e9, tz=UTC), window)
-    if problem:
-        return None, f"span {span_id}: {problem.lower()}"
+    moment = datetime.fromtimestamp(start / 1e9, tz=UTC)
+    if moment < window[0] or moment > window[1]:
+        return None, f"span {span_id}: {_in_window(moment, window)[1].lower()}"  # type: ignore[union-attr]
     input_tokens = attrs.get("gen_ai.usage.input_tokens")
-    if type(input_tokens) is not int or input_tokens < 0:  # the usual case is a count; _tokens reads the rest
+    if type(input_tokens) is not int or not 0 <= input_tokens <= MAX_TOKENS:  # usually a count; _tokens reads the rest
         input_tokens = _tokens(attrs, "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens",
                                "llm.token_count.prompt")  # fmt: skip
     output_tokens = attrs.get("gen_ai.usage.output_tokens")
-    if type(output_tokens) is not int or output_tokens < 0:
+    if type(output_tokens) is not int or not 0 <= output_tokens <= MAX_TOKENS:
         output_tokens = _tokens(attrs, "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens",
                                 "llm.token_count.completion")  # fmt: skip
     if input_tokens is None or output_tokens is None:
-        return None, f"span {span_id}: token counts must be whole numbers ≥ 0"
+        return None, f"span {span_id}: token counts must be whole numbers from 0 to 2,000,000,000"
     end = span.end_time_unix_nano
     latency = (end - start) / 1e6 if end >= start else None
     error_type = attrs.get("error.type")
     if error_type == "":
         error_type = None
     status = span.status
-    is_error = status.code == Status.STATUS_CODE_ERROR or error_type is not None
+    is_error = status.code == _STATUS_ERROR or error_type is not None
     if is_error and not error_type:
         error_type = status.message or "error"
-    quality, flags = _evaluations(span, attrs)
+    if span.events or not attrs.keys().isdisjoint(EVALUATION_KEYS):
+        quality, flags = _evaluations(span, attrs)
+    else:  # what _evaluations finds on a span with no evaluation at all
+        quality, flags = None, []
     rating = attrs.get("coe.user_rating")
     release = attrs.get("service.version") or resource_release or ""
     provider = attrs.get("gen_ai.provider.name")
@@ -253,23 +264,42 @@ def _event(span: Any, attrs: dict[str, Any], resource_release: Any, service: Any
         model = _first(attrs, "gen_ai.request.model", "llm.model_name")
     model = model or ""
     operation = attrs.get("gen_ai.operation.name")
-    kept = {"trace_id": span.trace_id.hex(), "span_name": span.name}
-    if service:
-        kept["service.name"] = str(service)[:200]
+    kept = {"trace_id": span.trace_id.hex(), "span_name": span.name, **service}
     skipped = _SKIPPED_NAMES
-    for name, value in attrs.items():
-        if len(kept) >= MAX_KEPT_ATTRIBUTES:
-            break
-        skip = skipped.get(name)
-        if skip is None:
-            skip = name in MAPPED or name.startswith(CONTENT_PREFIXES)
-            if len(skipped) < _SKIPPED_NAMES_MAX:
-                skipped[name] = skip
-        if skip or isinstance(value, (dict, list)):
-            continue
-        if type(value) is float and not math.isfinite(value):
-            continue  # NaN and ±Infinity are not JSON: a database column of JSON refuses them
-        kept[name] = value[:500] if isinstance(value, str) else value
+    if len(kept) + len(attrs) <= MAX_KEPT_ATTRIBUTES:
+        # Every attribute fits (the usual case): the loop below without its count, and each
+        # value's type tested once. Values here are what _attributes reads: str, int, float,
+        # bool, None, or the list and dict of arrays and key-value lists.
+        for name, value in attrs.items():
+            skip = skipped.get(name)
+            if skip is None:
+                skip = name in MAPPED or name.startswith(CONTENT_PREFIXES)
+                if len(skipped) < _SKIPPED_NAMES_MAX:
+                    skipped[name] = skip
+            if skip:
+                continue
+            kind = type(value)
+            if kind is str:
+                kept[name] = value[:500]
+            elif kind is float:
+                if math.isfinite(value):
+                    kept[name] = value
+            elif kind is not dict and kind is not list:  # int, bool, None: kept as they are
+                kept[name] = value[:500] if isinstance(value, str) else value
+    else:
+        for name, value in attrs.items():
+            if len(kept) >= MAX_KEPT_ATTRIBUTES:
+                break
+            skip = skipped.get(name)
+            if skip is None:
+                skip = name in MAPPED or name.startswith(CONTENT_PREFIXES)
+                if len(skipped) < _SKIPPED_NAMES_MAX:
+                    skipped[name] = skip
+            if skip or isinstance(value, (dict, list)):
+                continue
+            if type(value) is float and not math.isfinite(value):
+                continue  # NaN and ±Infinity are not JSON: a database column of JSON refuses them
+            kept[name] = value[:500] if isinstance(value, str) else value
     event = EventIn(
         event_key=span_id,
         timestamp=moment,

@@ -167,6 +167,61 @@ def test_a_revoked_key_writes_nothing(key_pair, team_member):
     assert not Event.objects.exists()
 
 
+def test_a_key_revoked_after_use_is_refused_at_once_by_this_process(key_pair, team_member):
+    key, raw = key_pair
+    assert post(raw, {"events": [event(1)]}).status_code == 202  # the key is now remembered here
+    services.key_revoke(key=key, actor=team_member)
+    assert post(raw, {"events": [event(2)]}).status_code == 401
+    assert list(Event.objects.values_list("event_key", flat=True)) == ["evt-1"]
+
+
+class Clock:
+    """services' cache clock, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_key_revoked_by_another_process_is_refused_within_the_cache_time(key_pair, monkeypatch):
+    key, raw = key_pair
+    clock = Clock()
+    monkeypatch.setattr(services, "_clock", clock)
+    assert post(raw, {"events": [event(1)]}).status_code == 202
+    # Another web worker revokes it: this process's cache is not told, and trusts the key a little longer.
+    IngestionKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    clock.now += services.KEY_CACHE_SECONDS - 1
+    assert post(raw, {"events": [event(2)]}).status_code == 202
+    clock.now += 1
+    assert post(raw, {"events": [event(3)]}).status_code == 401
+    assert sorted(Event.objects.values_list("event_key", flat=True)) == ["evt-1", "evt-2"]
+
+
+def test_a_workload_retired_elsewhere_takes_nothing_once_the_cache_time_is_over(raw_key, workload, monkeypatch):
+    from apps.registry import services as registry
+
+    clock = Clock()
+    monkeypatch.setattr(services, "_clock", clock)
+    assert post(raw_key, {"events": [event(1)]}).status_code == 202
+    registry.workload_retire(actor=None, workload=workload)
+    clock.now += services.KEY_CACHE_SECONDS
+    response = post(raw_key, {"events": [event(2)]})
+    assert response.status_code == 403
+    assert "retired" in response.json()["detail"]
+    assert Event.objects.count() == 1
+
+
+def test_unknown_keys_are_looked_up_every_time(key_pair, monkeypatch):
+    key, raw = key_pair
+    monkeypatch.setattr(services, "_clock", Clock())  # the cache never expires by itself here
+    IngestionKey.objects.filter(pk=key.pk).update(revoked_at=timezone.now())
+    assert post(raw, {"events": [event(1)]}).status_code == 401  # never remembered while revoked
+    IngestionKey.objects.filter(pk=key.pk).update(revoked_at=None)
+    assert post(raw, {"events": [event(1)]}).status_code == 202
+
+
 def test_a_key_writes_only_its_own_workload(raw_key, workload, other_workload, other_team_member):
     _, other_raw = services.key_create(workload=other_workload, name="theirs", actor=other_team_member)
     post(raw_key, {"events": [event(1)]})
@@ -181,6 +236,21 @@ def test_the_key_records_its_use(key_pair):
     key = IngestionKey.objects.get(pk=key.pk)
     assert key.events_accepted == 2
     assert key.last_used_at is not None
+    first_use = key.last_used_at
+    post(raw, {"events": [event(2), event(3), event(4)]})  # one duplicate
+    key = IngestionKey.objects.get(pk=key.pk)
+    assert key.events_accepted == 4
+    assert key.last_used_at == first_use  # within LAST_USED_GRANULARITY: not written again
+
+
+def test_the_last_use_is_written_again_after_the_granularity(key_pair):
+    key, raw = key_pair
+    long_ago = timezone.now() - services.LAST_USED_GRANULARITY - timedelta(seconds=1)
+    IngestionKey.objects.filter(pk=key.pk).update(last_used_at=long_ago)
+    post(raw, {"events": [event(1)]})
+    key = IngestionKey.objects.get(pk=key.pk)
+    assert key.last_used_at > long_ago
+    assert key.events_accepted == 1
 
 
 def test_a_price_in_another_currency_is_stored_in_dollars_at_the_day_rate(raw_key, workload, coe_staff):

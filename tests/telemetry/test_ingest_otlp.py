@@ -165,6 +165,30 @@ def test_spans_with_impossible_values_are_rejected_in_partial_success(raw_key, w
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    "tokens",
+    [{"gen_ai.usage.input_tokens": 1e300}, {"gen_ai.usage.output_tokens": 3_000_000_000},
+     {"gen_ai.usage.input_tokens": float("inf")}, {"llm.token_count.prompt": "99999999999"}],
+    ids=["huge-double", "over-32-bits", "infinity", "huge-string"],
+)  # fmt: skip
+def test_token_counts_beyond_the_column_are_rejected_not_a_500(raw_key, workload, tokens):
+    good = _request()
+    if "llm.token_count.prompt" in tokens:
+        bad = _request(span_id=b"\x03" * 8, **{"gen_ai.usage.input_tokens": ""}, **tokens)
+    else:
+        bad = _request(span_id=b"\x03" * 8, **tokens)
+    good.resource_spans.extend(bad.resource_spans)
+    response = post(raw_key, good.SerializeToString(), "application/x-protobuf")
+    assert response.status_code == 200
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_spans == 1
+    assert "0303030303030303: token counts must be whole numbers from 0 to 2,000,000,000" in (
+        answer.partial_success.error_message
+    )
+    assert list(Event.objects.values_list("event_key", flat=True)) == ["0101010101010101"]
+
+
+@pytest.mark.django_db
 def test_doubles_where_whole_numbers_or_json_are_expected_are_stored_sensibly(raw_key, workload):
     # An SDK may send a rating as a double; NaN and Infinity cannot go into a JSON column.
     attrs = {"coe.user_rating": 1.0, "app.nan": float("nan"), "app.inf": float("inf"), "app.ratio": 0.25}
@@ -198,3 +222,38 @@ def test_auth_and_content_type(raw_key):
     assert post("coei_nope", body, "application/x-protobuf").status_code == 401
     assert post(raw_key, body, "text/plain").status_code == 415
     assert Client().get(URL, HTTP_AUTHORIZATION=f"Bearer {raw_key}").status_code == 405
+
+
+@pytest.mark.django_db
+def test_other_attributes_are_kept_truncated_without_content_or_mapped_names(raw_key, workload):
+    attrs = {"app.route": "/claims", "app.note": "n" * 600, "app.retries": 2,
+             "gen_ai.input.messages.0.content": "a secret", "input.value": "a secret too"}  # fmt: skip
+    response = post(raw_key, _request(**attrs).SerializeToString(), "application/x-protobuf")
+    assert response.status_code == 200, response.content
+    stored = Event.objects.get(workload=workload).attributes
+    assert stored == {"trace_id": "02" * 16, "span_name": "chat", "app.route": "/claims", "app.note": "n" * 500,
+                      "app.retries": 2}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_at_most_32_attributes_are_kept_the_first_ones_sent(raw_key, workload):
+    attrs = {f"app.a{n:02d}": n for n in range(40)}
+    response = post(raw_key, _request(**attrs).SerializeToString(), "application/x-protobuf")
+    assert response.status_code == 200, response.content
+    stored = Event.objects.get(workload=workload).attributes
+    assert len(stored) == 32
+    assert set(stored) == {"trace_id", "span_name"} | {f"app.a{n:02d}" for n in range(30)}
+
+
+def test_the_web_workers_freeze_what_they_load_for_the_garbage_collector():
+    import gc
+    import runpy
+
+    from django.conf import settings
+
+    hooks = runpy.run_path(str(settings.BASE_DIR / "coe_portal" / "gunicorn.py"))
+    try:
+        hooks["post_worker_init"](None)
+        assert gc.get_freeze_count() > 10_000  # Django, the apps and every view module
+    finally:
+        gc.unfreeze()

@@ -47,7 +47,9 @@ PEER_DB = "phoenix_bench"
 DEFAULT_PEER_VENV = "/work/peer/phoenix-venv"
 START = "<!-- bench_ingest:start -->"
 END = "<!-- bench_ingest:end -->"
-PEER_INSTALL = "python3 -m venv /work/peer/phoenix-venv && /work/peer/phoenix-venv/bin/pip install arize-phoenix"
+PEER_INSTALL = (
+    "python3 -m venv /work/peer/phoenix-venv && /work/peer/phoenix-venv/bin/pip install arize-phoenix asyncpg"
+)
 TARGET_RATE = 20_000
 AIM_RATE = 25_000
 TARGET_RSS_MIB = 250
@@ -240,7 +242,10 @@ class Command(BaseCommand):
         parser.add_argument("--rollup-events", type=int, default=1_000_000)
         parser.add_argument("--rollup-workloads", type=int, default=50)
         parser.add_argument("--rollup-days", type=int, default=7)
+        parser.add_argument("--rollup-processes", type=int, default=2,
+                            help="Worker processes scoring the workloads (the scoring queue's workers).")  # fmt: skip
         parser.add_argument("--keep-db", action="store_true", help=f"Keep {BENCH_DB} afterwards.")
+        parser.add_argument("--db-name", default=BENCH_DB, help=f"The database to create (default {BENCH_DB}).")
         parser.add_argument("--output", default=str(Path(settings.BASE_DIR) / "docs" / "benchmarks.md"))
         parser.add_argument("--no-write", action="store_true", help="Print the section; leave the docs alone.")
 
@@ -263,8 +268,9 @@ class Command(BaseCommand):
         rss: list[float] = []
         peer = PeerRun(status="not run (--no-peer)")
         rollup = None
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
-        self.stdout.write(f"Creating and migrating {BENCH_DB}…")
+        self.db_name = opts["db_name"]
+        connection.settings_dict.setdefault("TEST", {})["NAME"] = self.db_name
+        self.stdout.write(f"Creating and migrating {self.db_name}…")
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
         try:
             self.machine = self._machine()
@@ -351,12 +357,13 @@ class Command(BaseCommand):
             "SECRET_KEY": secrets.token_urlsafe(50),
             "ALLOWED_HOSTS": "127.0.0.1",
             "BEHIND_TLS_PROXY": "1",  # as behind the TLS proxy production has; senders say X-Forwarded-Proto
-            "DATABASE_URL": self._url(BENCH_DB),
+            "DATABASE_URL": self._url(self.db_name),
             "TELEMETRY_RATE_LIMIT_PER_MINUTE": "100000000",  # the check still runs; it never refuses
             "PYTHONUNBUFFERED": "1",
         }
         self.gunicorn_cmd = [
-            "gunicorn", "coe_portal.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "gunicorn", "coe_portal.wsgi:application", "--config", "coe_portal/gunicorn.py",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
             "--timeout", "60", "--worker-tmp-dir", "/dev/shm",  # noqa: S108 (as the Dockerfile)
             "--access-logfile", "-", "--error-logfile", "-",  # to a file here, as production logs to stdout
         ]  # fmt: skip
@@ -381,7 +388,7 @@ class Command(BaseCommand):
                         "concurrency": opts["concurrency"]}  # fmt: skip
                 loadgen.send(bodies=warm_bodies, headers={**headers, "Authorization": f"Bearer {warm_key}"}, **send)
                 before = self._count(wl.pk)
-                postgres = _PostgresCpu(BENCH_DB)
+                postgres = _PostgresCpu(self.db_name)
                 postgres.start()
                 cpu_before = self._cpu(pids)
                 result = loadgen.send(bodies=bodies, headers={**headers, "Authorization": f"Bearer {key}"},
@@ -538,8 +545,9 @@ class Command(BaseCommand):
         opts = self.opts
         self.stdout.write(f"Loading {opts['rollup_events']:,} events over {opts['rollup_workloads']} workloads…")
         timing = benchmarks.rollup_benchmark(
-            events=opts["rollup_events"], workloads=opts["rollup_workloads"], days=opts["rollup_days"]
-        )
+            events=opts["rollup_events"], workloads=opts["rollup_workloads"], days=opts["rollup_days"],
+            processes=opts["rollup_processes"],
+        )  # fmt: skip
         self.stdout.write(
             f"Rollup: {timing.windows:,} hours in {timing.rollup_s:.1f} s; scoring {timing.scorecards} days in "
             f"{timing.score_s:.1f} s; total {timing.total_s:.1f} s (load {timing.load_s:.1f} s)"
@@ -566,11 +574,12 @@ class Command(BaseCommand):
             f"- protobuf backend: `{self.backend}` (google.protobuf.internal.api_implementation.Type())",
         ]
         if runs:
+            bind = self.gunicorn_cmd[self.gunicorn_cmd.index("--bind") + 1]
             lines += [
-                f"- Server: `{' '.join(self.gunicorn_cmd).replace(self.gunicorn_cmd[3], '127.0.0.1:PORT')}` with "
+                f"- Server: `{' '.join(self.gunicorn_cmd).replace(bind, '127.0.0.1:PORT')}` with "
                 "DEBUG=0, BEHIND_TLS_PROXY=1 (senders send X-Forwarded-Proto: https), "
                 "TELEMETRY_RATE_LIMIT_PER_MINUTE=100000000 (the check runs, never refuses), "
-                f"database `{BENCH_DB}` created and migrated by the command.",
+                f"database `{self.db_name}` created and migrated by the command.",
                 f"- Load: batches of {opts['batch_size']} GenAI spans/events (each batch built and serialized before "
                 f"the clock starts, unique ids), {opts['concurrency']} sender threads, one http.client connection "
                 f"each; {opts['warmup']} untimed batches first. Committed = rows counted in telemetry_event "
@@ -644,12 +653,19 @@ class Command(BaseCommand):
             lines.append(f"Not measured: {peer.status}.")
         lines += ["", "### Rollup and scoring", ""]
         if rollup is not None:
+            scorers = "in one process"
+            if opts["rollup_processes"] > 1:
+                scorers = (
+                    f"the workloads shared among {opts['rollup_processes']} worker processes (forked, each with its "
+                    "own database connection), as that many Celery workers on the `scoring` queue share them"
+                )
             lines += [
                 f"{rollup.events:,} events over {rollup.workloads} workloads and the last {opts['rollup_days']} days "
                 f"(bulk-loaded by SQL in {rollup.load_s:.1f} s, untimed), each workload with release 1.0.0 live for "
-                "three days after 0.9.0. Timed: `rollup_pending()` until nothing is marked, then `score_day` for "
-                "every workload and day, oldest first, controls evaluated on complete days (as the beat tasks do), "
-                "in one process.",
+                "three days after 0.9.0. Timed: `rollup_pending()` until nothing is marked, in one process (as the "
+                "beat's rollup task runs); then each workload's days scored oldest first in one pass "
+                "(`scoring.score_days`, what the `score_workload_days_task` Celery task runs), controls evaluated on "
+                f"complete days, {scorers}.",
                 "",
                 "| events | workloads | hours rolled up | rollup rows | rollup s | scorecards | scoring s | total s |",
                 "|---:|---:|---:|---:|---:|---:|---:|---:|",
