@@ -1015,6 +1015,7 @@ MONTHLY_COLUMNS = [
     "month",
     "model_name",
     "ai_model_id",
+    "release",
     "requests",
     "errors",
     "input_tokens",
@@ -1271,7 +1272,7 @@ class TelemetryWriter:
                 for b, n in enumerate(quality_hist):
                     if n:
                         rel_quality[b] += n
-                month_key = (self._month_index(hour), k)
+                month_key = (self._month_index(hour), k, release.version)
                 month = months.get(month_key)
                 if month is None:
                     month = months[month_key] = [0, 0, 0, 0, 0, 0.0, [0] * LATENCY_BUCKETS, 0.0, 0, 0]
@@ -1287,7 +1288,7 @@ class TelemetryWriter:
                 month[7] += quality_sum
                 month[8] += quality_count
                 month[9] += flagged
-        for (month_index, k), (
+        for (month_index, k, version), (
             requests,
             errors,
             tokens_in,
@@ -1305,6 +1306,7 @@ class TelemetryWriter:
                     self._months[month_index],
                     names[k],
                     ai_ids[k],
+                    version,
                     requests,
                     errors,
                     tokens_in,

@@ -8,6 +8,7 @@ missing metric or threshold gives "not yet evaluated", never a silent pass.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -15,8 +16,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import DateTimeField, F, OuterRef, Q, QuerySet, Subquery, Value, Window
+from django.db.models.base import ModelState
 from django.db.models.functions import Coalesce, Greatest, Least, RowNumber
 from django.http import HttpRequest
 from django.utils import timezone
@@ -340,6 +342,36 @@ def _notify_failing(*, workload: Workload, control: Control, outcome: Outcome) -
     )
 
 
+def check_recorder(*, workload: Workload) -> Callable[[Mapping[str, Any]], list[CheckResult]]:
+    """``check_record`` for one workload called day after day (telemetry scores a workload's days in
+    one pass): its automated controls and each one's latest state are read once, then kept as the
+    results are recorded. Each call records and notifies as ``check_record`` does."""
+    controls = [c for c in applicable_controls(workload=workload) if c.kind == Control.Kind.AUTOMATED]
+    latest = {}
+    for control in controls:
+        previous = _latest_result(workload=workload, control=control)
+        latest[control.pk] = previous.state if previous is not None else None
+
+    def record(metrics: Mapping[str, Any]) -> list[CheckResult]:
+        if not controls:
+            return []
+        results = []
+        with transaction.atomic():
+            for control in controls:
+                outcome = evaluate(control=control, metrics=metrics, workload=workload)
+                result = CheckResult.objects.create(
+                    workload=workload, control=control, state=outcome.state, observed=outcome.observed,
+                    detail=outcome.detail,
+                )  # fmt: skip
+                results.append(result)
+                if outcome.state == State.FAILING and latest[control.pk] != State.FAILING:
+                    _notify_failing(workload=workload, control=control, outcome=outcome)
+                latest[control.pk] = outcome.state
+        return results
+
+    return record
+
+
 # --- Attestations -------------------------------------------------------------------------
 
 
@@ -379,7 +411,13 @@ def attest(
 
 def _day(moment: date | datetime) -> str:
     """5 Mar 2026, as the templates write dates."""
-    return f"{moment.day} {moment:%b %Y}"
+    return _day_text(moment.year, moment.month, moment.day)
+
+
+@functools.lru_cache(maxsize=4096)
+def _day_text(year: int, month: int, day: int) -> str:
+    """``_day`` of one calendar day, formatted once (dashboards write hundreds of the same few days)."""
+    return f"{day} {date(year, month, day):%b %Y}"
 
 
 def _control_title(waiver: Waiver) -> str:
@@ -527,10 +565,13 @@ def _latest_attestation(workload: Workload, control: Control) -> Attestation | N
     )
 
 
-def _attestation_status(control: Control, latest: Attestation | None, now: datetime) -> tuple[str, str]:
+def _attestation_status(
+    control: Control, latest: Attestation | None, now: datetime, content_hash: str | None = None
+) -> tuple[str, str]:
+    """``content_hash``: the control's, when the caller computed it once for many workloads."""
     if latest is None:
         return State.ATTESTATION_DUE, "Not attested yet."
-    if latest.content_hash != control.content_hash:
+    if latest.content_hash != (content_hash or control.content_hash):
         return State.ATTESTATION_DUE, f"The control changed in v{control.policy_version.number}; attest again."
     if latest.expires_at is not None and latest.expires_at <= now:
         return State.ATTESTATION_DUE, f"The attestation expired on {_day(latest.expires_at)}."
@@ -539,11 +580,11 @@ def _attestation_status(control: Control, latest: Attestation | None, now: datet
 
 def _status(
     control: Control, *, attestation: Attestation | None, result: CheckResult | None, waiver: Waiver | None,
-    now: datetime,
+    now: datetime, content_hash: str | None = None,
 ) -> ControlStatus:  # fmt: skip
     """One control's status from the newest attestation or check result and the active waiver."""
     if control.kind == Control.Kind.ATTESTATION:
-        state, detail = _attestation_status(control, attestation, now)
+        state, detail = _attestation_status(control, attestation, now, content_hash)
         status = ControlStatus(control, state, detail, attestation=attestation)
     elif result is None:
         status = ControlStatus(control, State.NOT_EVALUATED, "Not evaluated yet.")
@@ -616,10 +657,12 @@ def _newest_attestations(
         )
         .filter(rank=1)
     )
+    cache = Attestation._meta.get_field("control").set_cached_value
+    refs = {pk: _ref(control) for pk, control in by_id.items()}
     found = {}
     for attestation in newest:
-        attestation.control = by_id[attestation.control_id]  # with its version, as compliance() reads it
-        found[(attestation.workload_id, *_ref(attestation.control))] = attestation
+        cache(attestation, by_id[attestation.control_id])  # with its version, as compliance() reads it
+        found[(attestation.workload_id, *refs[attestation.control_id])] = attestation
     return found
 
 
@@ -643,21 +686,114 @@ def _newest_result_id(control_ids: list[int]) -> Subquery:
     return Subquery(CheckResult.objects.filter(either).order_by("-evaluated_at", "-id").values("pk")[:1])
 
 
-def _newest_results(ids: list[int], versions: dict[tuple[int, str], list[Control]]) -> dict[ControlRef, CheckResult]:
-    """The newest check result per (workload, policy, control key), whichever version evaluated it.
-    Results pile up daily, so only the newest of each are read, by index probes: one query (a UNION
-    ALL over the keys), whose cost does not grow with the results' history."""
-    keys = [cs for cs in versions.values() if any(c.kind == Control.Kind.AUTOMATED for c in cs)]
+# What compliance reads of a check result, in the model's field order (``from_db`` wants it); ``observed``
+# (the evidence, JSON) is left deferred.
+RESULT_FIELDS = tuple(f.attname for f in CheckResult._meta.concrete_fields if f.attname != "observed")
+
+
+def _pg_array(ids: Iterable[int]) -> str:
+    """A PostgreSQL array literal of whole numbers ('{1,2,3}'), for a ``%s::bigint[]`` parameter: psycopg
+    adapts a long Python list item by item, which costs more than the query."""
+    return "{" + ",".join(str(int(i)) for i in ids) + "}"
+
+
+# The newest result of each (workload, key) over the versions of its control: per (workload, version)
+# an index probe ((workload, control, -evaluated_at)), then the newest of each key's few probes.
+NEWEST_RESULTS_SQL = """
+SELECT DISTINCT ON (p.workload_id, p.key_no) {columns}
+FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS p(workload_id, control_id, key_no)
+CROSS JOIN LATERAL (
+    SELECT {columns} FROM {table} AS r
+    WHERE r.workload_id = p.workload_id AND r.control_id = p.control_id
+    ORDER BY r.evaluated_at DESC, r.id DESC
+    LIMIT 1
+) AS r
+ORDER BY p.workload_id, p.key_no, r.evaluated_at DESC, r.id DESC
+"""
+
+
+def _newest_results(
+    applicable: Mapping[int, list[Control]], versions: dict[tuple[int, str], list[Control]]
+) -> dict[ControlRef, CheckResult]:
+    """The newest check result per (workload, policy, control key) of the automated controls that apply,
+    whichever version evaluated it. Results pile up daily, so only the newest of each are read, by index
+    probes: one query, whose cost does not grow with the results' history (``_newest_results_sql`` on
+    PostgreSQL, ``_newest_results_orm`` elsewhere)."""
+    keys = {
+        _ref(control): [version.pk for version in versions[_ref(control)]]
+        for controls in {id(found): found for found in applicable.values()}.values()  # shared lists: once each
+        for control in controls
+        if control.kind == Control.Kind.AUTOMATED
+    }
     if not keys:
         return {}
-    by_id = {c.pk: c for cs in keys for c in cs}
+    if connection.vendor == "postgresql":
+        found = _newest_results_sql(applicable, versions)
+    else:
+        found = _newest_results_orm(list(applicable), list(keys.values()))
+    by_id = {c.pk: c for ref in keys for c in versions[ref]}
+    refs = {c.pk: ref for ref in keys for c in versions[ref]}
+    cache = CheckResult._meta.get_field("control").set_cached_value
+    results = {}
+    for result in found:
+        policy_id, key = refs[result.control_id]
+        cache(result, by_id[result.control_id])  # with its version, as compliance() reads it
+        results[(result.workload_id, policy_id, key)] = result
+    return results
+
+
+def _newest_results_sql(
+    applicable: Mapping[int, list[Control]], versions: dict[tuple[int, str], list[Control]]
+) -> list[CheckResult]:
+    """PostgreSQL: one statement probing exactly the (workload, version) pairs of the automated controls
+    that apply, and keeping the newest per (workload, key)."""
+    keys: dict[tuple[int, str], int] = {}  # (policy, key) → its number in the query
+    probes: dict[int, list[tuple[int, int]]] = {}  # current control → (version, key number) to probe
+    workload_ids: list[int] = []
+    control_ids: list[int] = []
+    key_nos: list[int] = []
+    for pk, controls in applicable.items():
+        for control in controls:
+            if control.pk not in probes:
+                ref = _ref(control)
+                automated = control.kind == Control.Kind.AUTOMATED
+                key_no = keys.setdefault(ref, len(keys)) if automated else -1
+                probes[control.pk] = [(version.pk, key_no) for version in versions[ref]] if automated else []
+            for version_id, key_no in probes[control.pk]:
+                workload_ids.append(pk)
+                control_ids.append(version_id)
+                key_nos.append(key_no)
+    sql = NEWEST_RESULTS_SQL.format(
+        columns=", ".join(f"r.{name}" for name in RESULT_FIELDS), table=CheckResult._meta.db_table
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_pg_array(workload_ids), _pg_array(control_ids), _pg_array(key_nos)])
+        return _loaded_results(cursor.fetchall(), connection.alias)
+
+
+def _loaded_results(rows: list[tuple[Any, ...]], alias: str) -> list[CheckResult]:
+    """Check results from rows of ``RESULT_FIELDS``, as ``CheckResult.from_db`` makes them (loaded from
+    ``alias``, ``observed`` deferred), but filled in as unpickling fills a model instance, without
+    ``__init__`` setting each field through its descriptor: a dashboard loads a thousand at once, and
+    that took longer than the query. CheckResult has no pre_init/post_init receivers to miss."""
+    new = CheckResult.__new__
+    loaded = []
+    for row in rows:
+        result = new(CheckResult)
+        result._state = ModelState()
+        result._state.adding, result._state.db = False, alias
+        result.__dict__.update(zip(RESULT_FIELDS, row, strict=True))
+        loaded.append(result)
+    return loaded
+
+
+def _newest_results_orm(ids: list[int], keys: list[list[int]]) -> QuerySet[CheckResult]:
+    """Any database: for every workload and key (the ids of its control's versions), a subquery probing
+    each version, under one UNION ALL."""
     workloads = Workload.objects.filter(pk__in=ids).order_by()
-    probes = [workloads.annotate(newest=_newest_result_id([c.pk for c in cs])).values("newest") for cs in keys]
-    found = {}
-    for result in CheckResult.objects.filter(pk__in=probes[0].union(*probes[1:], all=True)).order_by():
-        result.control = by_id[result.control_id]
-        found[(result.workload_id, *_ref(result.control))] = result
-    return found
+    probes = [workloads.annotate(newest=_newest_result_id(control_ids)).values("newest") for control_ids in keys]
+    newest = probes[0].union(*probes[1:], all=True)
+    return CheckResult.objects.filter(pk__in=newest).only(*RESULT_FIELDS).order_by()
 
 
 def _active_waivers(ids: list[int], controls: list[Control], today: date) -> dict[ControlRef, Waiver]:
@@ -671,30 +807,48 @@ def _active_waivers(ids: list[int], controls: list[Control], today: date) -> dic
     return waivers
 
 
+def _applicable_many(workloads: list[Workload], controls: list[Control]) -> dict[int, list[Control]]:
+    """``applicable_controls`` of each workload, by id. A control reads only a workload's risk tier, data
+    classification and stage, so each combination is checked once (the lists are shared: read them only)."""
+    kinds: dict[tuple[str, str, str], list[Control]] = {}
+    applicable = {}
+    for workload in workloads:
+        kind = (workload.risk_tier, workload.data_classification, workload.lifecycle_stage)
+        if kind not in kinds:
+            kinds[kind] = applicable_controls(workload=workload, controls=controls)
+        applicable[workload.pk] = kinds[kind]
+    return applicable
+
+
 def compliance_many(*, workloads: Iterable[Workload], now: datetime | None = None) -> dict[int, Compliance]:
     """``compliance()`` of many workloads, by workload id, in five queries however many there are and
     however long their history (dashboards): the current controls; every version's control of their
-    keys; the newest attestations; the newest check results; the active waivers."""
+    keys; the newest attestations; the newest check results; the active waivers. The check results
+    leave their ``observed`` evidence deferred (read on access)."""
     now = now or timezone.now()
     workloads = list(workloads)
     reports = {workload.pk: Compliance(workload=workload) for workload in workloads}
     if not workloads:
         return reports
     controls = list(current_controls())
-    applicable = {workload.pk: applicable_controls(workload=workload, controls=controls) for workload in workloads}
-    ids = [pk for pk, found in applicable.items() if found]
-    if not ids:
+    applicable = {pk: found for pk, found in _applicable_many(workloads, controls).items() if found}
+    if not applicable:
         return reports
+    ids = list(applicable)
     versions = _versions(controls)
     attestations = _newest_attestations(ids, versions)
-    results = _newest_results(ids, versions)
+    results = _newest_results(applicable, versions)
     waivers = _active_waivers(ids, controls, timezone.localdate(now))
-    for pk in ids:
-        for control in applicable[pk]:
-            ref = (pk, *_ref(control))
-            status = _status(control, attestation=attestations.get(ref), result=results.get(ref),
-                             waiver=waivers.get(ref), now=now)  # fmt: skip
-            reports[pk].statuses.append(status)
+    refs = {control.pk: _ref(control) for control in controls}
+    hashes = {control.pk: control.content_hash for control in controls if control.kind == Control.Kind.ATTESTATION}
+    for pk, found in applicable.items():
+        statuses = reports[pk].statuses
+        for control in found:
+            ref = (pk, *refs[control.pk])
+            statuses.append(
+                _status(control, attestation=attestations.get(ref), result=results.get(ref), waiver=waivers.get(ref),
+                        now=now, content_hash=hashes.get(control.pk))
+            )  # fmt: skip
     return reports
 
 
@@ -708,14 +862,67 @@ def _per_version(control_ids: list[int], newest: Callable[[int], Subquery], *, f
     return Greatest(*found) if fallback == EPOCH else Least(*found)
 
 
+# Per failing check (its newest result's id, workload and current control): every version of the control
+# (same policy, same key); per version, an index probe for the newest result that was not failing; the
+# newest of those ends the previous run (EPOCH if none); then per version a probe for the first result
+# after it, and the earliest of those began the run (NEVER if none).
+FAILING_SINCE_SQL = """
+WITH probe AS (
+    SELECT f.result_id, f.workload_id, v.id AS control_id,
+        (SELECT r.evaluated_at FROM {results} AS r
+         WHERE r.workload_id = f.workload_id AND r.control_id = v.id AND r.state <> %s
+         ORDER BY r.evaluated_at DESC LIMIT 1) AS ok
+    FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS f(result_id, workload_id, current_id)
+    JOIN {controls} AS c ON c.id = f.current_id
+    JOIN {versions} AS cv ON cv.id = c.policy_version_id
+    JOIN {versions} AS pv ON pv.policy_id = cv.policy_id
+    JOIN {controls} AS v ON v.policy_version_id = pv.id AND v.key = c.key
+), run AS (
+    SELECT result_id, COALESCE(MAX(ok), %s) AS ok FROM probe GROUP BY result_id
+)
+SELECT run.result_id, COALESCE(MIN(first.evaluated_at), %s)
+FROM run
+JOIN probe USING (result_id)
+LEFT JOIN LATERAL (
+    SELECT r.evaluated_at FROM {results} AS r
+    WHERE r.workload_id = probe.workload_id AND r.control_id = probe.control_id AND r.evaluated_at > run.ok
+    ORDER BY r.evaluated_at
+    LIMIT 1
+) AS first ON TRUE
+GROUP BY run.result_id
+"""
+
+
 def failing_since(*, statuses: Iterable[ControlStatus]) -> dict[int, datetime]:
     """When each failing automated check began failing, by its newest result's id: the first of the
-    unbroken run of failing results that ends with it, whichever versions evaluated them. Two
-    queries (the controls' versions; then, per workload and key, index probes for the newest result
-    that was not failing and the first after it), reading no more than the failing runs."""
+    unbroken run of failing results that ends with it, whichever versions evaluated them. Index probes
+    per workload and version for the newest result that was not failing and the first after it,
+    reading no more than the failing runs: one statement on PostgreSQL (``_failing_since_sql``);
+    elsewhere two queries, the controls' versions and the probes as annotations (``_failing_since_orm``)."""
     failing = [s for s in statuses if s.result is not None and s.result.state == CheckResult.State.FAILING]
     if not failing:
         return {}
+    if connection.vendor == "postgresql":
+        return _failing_since_sql(failing)
+    return _failing_since_orm(failing)
+
+
+def _failing_since_sql(failing: list[ControlStatus]) -> dict[int, datetime]:
+    sql = FAILING_SINCE_SQL.format(
+        results=CheckResult._meta.db_table, controls=Control._meta.db_table, versions=PolicyVersion._meta.db_table
+    )
+    params = [
+        CheckResult.State.FAILING.value,
+        _pg_array(s.result.pk for s in failing), _pg_array(s.result.workload_id for s in failing),
+        _pg_array(s.control.pk for s in failing),
+        EPOCH, NEVER,
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def _failing_since_orm(failing: list[ControlStatus]) -> dict[int, datetime]:
     versions = _versions(s.control for s in failing)
     keys = list(versions)
     results = CheckResult.objects.filter(workload=OuterRef("pk"))

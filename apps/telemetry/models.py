@@ -196,14 +196,16 @@ class HourlyRollup(models.Model):
 
 
 class MonthlyModelRollup(models.Model):
-    """Per workload, month and model: the hourly rollups of the month summed (histograms merged),
-    so views across the organisation and a year (dashboards' cost by model, model comparison)
-    read a few thousand rows, not millions. Refreshed by scoring for the month it scores."""
+    """Per workload, month, model and release: the hourly rollups of the month summed (histograms
+    merged), so views across the organisation and a year (dashboards' cost by model, model
+    comparison, a workload's releases compared over months) read a few thousand rows, not
+    millions. Refreshed by scoring for the month it scores."""
 
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="+", db_index=False)
     month = models.DateField(help_text="The month's first day.")
     model_name = models.CharField(max_length=120, blank=True)
     ai_model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    release = models.CharField(max_length=40, blank=True)
     requests = models.IntegerField(default=0)
     errors = models.IntegerField(default=0)
     input_tokens = models.BigIntegerField(default=0)
@@ -217,14 +219,16 @@ class MonthlyModelRollup(models.Model):
     safety_flagged = models.IntegerField(default=0)
 
     class Meta:
-        ordering = ["workload", "month", "model_name"]
+        ordering = ["workload", "month", "model_name", "release"]
         constraints = [
-            models.UniqueConstraint(fields=["workload", "month", "model_name"], name="telemetry_monthly_unique"),
+            models.UniqueConstraint(
+                fields=["workload", "month", "model_name", "release"], name="telemetry_monthly_release_unique"
+            ),
         ]
         indexes = [models.Index(fields=["month"], name="telemetry_monthly_month")]
 
     def __str__(self) -> str:
-        return f"{self.workload_id} {self.month:%Y-%m} {self.model_name}"
+        return f"{self.workload_id} {self.month:%Y-%m} {self.model_name} {self.release}"
 
 
 class Scorecard(models.Model):
@@ -272,7 +276,14 @@ class Scorecard(models.Model):
     class Meta:
         ordering = ["workload", "-day"]
         constraints = [models.UniqueConstraint(fields=["workload", "day"], name="telemetry_scorecard_unique")]
-        indexes = [models.Index(fields=["day"], name="telemetry_scorecard_day")]  # portfolio views by period
+        indexes = [
+            # The portfolio sums a period's money per workload and per step: on PostgreSQL, read from
+            # this index alone (the rows are wide with their JSON), not from the table.
+            models.Index(
+                fields=["day", "workload"], name="telemetry_scorecard_day_money",
+                include=["usd_rate", "currency", "cost", "value", "requests", "errors"],
+            ),
+        ]  # fmt: skip
 
     def __str__(self) -> str:
         return f"{self.workload} {self.day}"

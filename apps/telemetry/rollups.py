@@ -5,6 +5,7 @@ twice gives the same rows."""
 from __future__ import annotations
 
 import io
+import json
 from collections import defaultdict
 from contextvars import ContextVar
 from datetime import UTC, date, datetime
@@ -238,7 +239,7 @@ def _copy_field(value: object) -> str:
 
 
 def monthly_refresh(*, workload_id: int, month: date) -> int:
-    """Recompute a workload's month per model from its hourly rollups (idempotent: the month's rows
+    """Recompute a workload's month per model and release from its hourly rollups (idempotent: the month's rows
     are replaced). Returns the number of rows written.
 
     Refreshes of one workload take turns (its row locked ``FOR NO KEY UPDATE``, which rollups'
@@ -249,34 +250,83 @@ def monthly_refresh(*, workload_id: int, month: date) -> int:
     end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
     with transaction.atomic():
         list(Workload.objects.select_for_update(no_key=True).filter(pk=workload_id).values_list("pk"))
-        hours = HourlyRollup.objects.filter(workload_id=workload_id, hour__gte=start, hour__lt=end).values_list(
-            "model_name", "ai_model_id", "requests", "errors", "input_tokens", "output_tokens", "cost",
-            "unpriced_requests", "latency_sum_ms", "latency_hist", "quality_sum", "quality_count", "safety_flagged",
-        )  # fmt: skip
-        months: dict[str, MonthlyModelRollup] = {}
-        for (name, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hist, quality_sum,
-             quality_count, flagged) in hours.iterator(chunk_size=2000):  # fmt: skip
-            row = months.get(name)
-            if row is None:
-                row = months[name] = MonthlyModelRollup(
-                    workload_id=workload_id, month=month, model_name=name, ai_model_id=model_id, cost=Decimal(0),
-                    latency_hist=[0] * LATENCY_BUCKETS,
-                )  # fmt: skip
-            row.ai_model_id = row.ai_model_id or model_id
-            row.requests += requests
-            row.errors += errors
-            row.input_tokens += tokens_in
-            row.output_tokens += tokens_out
-            row.cost += cost
-            row.unpriced_requests += unpriced
-            row.latency_sum_ms += latency_sum
-            merged = row.latency_hist
-            for index, count in enumerate((hist or ())[:LATENCY_BUCKETS]):
-                if count:
-                    merged[index] += count
-            row.quality_sum += quality_sum
-            row.quality_count += quality_count
-            row.safety_flagged += flagged
+        if connection.vendor == "postgresql":
+            months = _monthly_rows(workload_id, month, start, end)
+        else:
+            months = _monthly_rows_python(workload_id, month, start, end)
         MonthlyModelRollup.objects.filter(workload_id=workload_id, month=month).delete()
-        MonthlyModelRollup.objects.bulk_create(months.values())
+        MonthlyModelRollup.objects.bulk_create(months)
     return len(months)
+
+
+def _monthly_rows_python(workload_id: int, month: date, start: datetime, end: datetime) -> list[MonthlyModelRollup]:
+    hours = HourlyRollup.objects.filter(workload_id=workload_id, hour__gte=start, hour__lt=end).values_list(
+        "model_name", "release", "ai_model_id", "requests", "errors", "input_tokens", "output_tokens", "cost",
+        "unpriced_requests", "latency_sum_ms", "latency_hist", "quality_sum", "quality_count", "safety_flagged",
+    )  # fmt: skip
+    months: dict[tuple[str, str], MonthlyModelRollup] = {}
+    for (name, release, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hist,
+         quality_sum, quality_count, flagged) in hours.iterator(chunk_size=2000):  # fmt: skip
+        row = months.get((name, release))
+        if row is None:
+            row = months[name, release] = MonthlyModelRollup(
+                workload_id=workload_id, month=month, model_name=name, release=release, ai_model_id=model_id,
+                cost=Decimal(0), latency_hist=[0] * LATENCY_BUCKETS,
+            )  # fmt: skip
+        row.ai_model_id = row.ai_model_id or model_id
+        row.requests += requests
+        row.errors += errors
+        row.input_tokens += tokens_in
+        row.output_tokens += tokens_out
+        row.cost += cost
+        row.unpriced_requests += unpriced
+        row.latency_sum_ms += latency_sum
+        _merge_hist(row.latency_hist, hist)
+        row.quality_sum += quality_sum
+        row.quality_count += quality_count
+        row.safety_flagged += flagged
+    return list(months.values())
+
+
+def _merge_hist(merged: list[int], hist: list[int] | None) -> None:
+    for index, count in enumerate((hist or ())[:LATENCY_BUCKETS]):
+        if count:
+            merged[index] += count
+
+
+# PostgreSQL: the same rows from one aggregate per model and release. Counts, tokens and costs are
+# exact in any order; the two float sums are added in the order the rows above come in (by hour
+# within a model and release), as sum(... ORDER BY ...) does; the model is the first one set in
+# that order; the histograms come back as one JSON list of the group's lists and are merged as above.
+_MONTHLY = """
+SELECT model_name, release, (array_agg(ai_model_id ORDER BY hour) FILTER (WHERE ai_model_id IS NOT NULL))[1],
+       sum(requests), sum(errors), sum(input_tokens), sum(output_tokens), sum(cost), sum(unpriced_requests),
+       sum(latency_sum_ms ORDER BY hour), '[' || string_agg(latency_hist::text, ',') || ']',
+       sum(quality_sum ORDER BY hour), sum(quality_count), sum(safety_flagged)
+FROM telemetry_hourlyrollup WHERE workload_id = %s AND hour >= %s AND hour < %s
+GROUP BY model_name, release ORDER BY model_name, release
+"""
+
+
+def _monthly_rows(workload_id: int, month: date, start: datetime, end: datetime) -> list[MonthlyModelRollup]:
+    with connection.cursor() as cursor:
+        cursor.execute(_MONTHLY, [workload_id, start, end])
+        found = cursor.fetchall()
+    rows = []
+    for (name, release, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hists,
+         quality_sum, quality_count, flagged) in found:  # fmt: skip
+        merged = [0] * LATENCY_BUCKETS
+        hists = json.loads(hists) if hists is not None else []
+        if all(type(hist) is list and len(hist) >= LATENCY_BUCKETS for hist in hists):
+            merged = [sum(column) for column in zip(*hists, strict=False)][:LATENCY_BUCKETS] or merged
+        else:
+            for hist in hists:
+                _merge_hist(merged, hist)
+        rows.append(MonthlyModelRollup(
+            workload_id=workload_id, month=month, model_name=name, release=release, ai_model_id=model_id,
+            requests=int(requests),
+            errors=int(errors), input_tokens=int(tokens_in), output_tokens=int(tokens_out), cost=Decimal(0) + cost,
+            unpriced_requests=int(unpriced), latency_sum_ms=0 + latency_sum, latency_hist=merged,
+            quality_sum=0 + quality_sum, quality_count=int(quality_count), safety_flagged=int(flagged),
+        ))  # fmt: skip
+    return rows

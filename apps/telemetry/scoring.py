@@ -7,7 +7,8 @@ from __future__ import annotations
 import calendar
 import functools
 import json
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +20,7 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 
 from apps.governance import services as governance
+from apps.governance.models import CheckResult
 from apps.registry.models import ReleaseEvent, Workload
 from apps.registry.selectors import Rates
 
@@ -135,41 +137,73 @@ def window(workload: Workload, start: datetime, end: datetime, *, release: str |
 
 
 # A scorecard reads overlapping windows of one workload's rollups: the day, the trailing week, the
-# live release's baseline and today, the releases before and after going live. On PostgreSQL
-# score_day reads each hour's rollups once (_SharedRollups) and sums every window from them: the
-# same sums as Window.add over the rows window() selects. Counts, tokens, costs (decimals) and
-# histograms are exact whatever the grouping, so the database sums them per hour and release;
-# quality_sum, a float, is added row by row in the order of the model (hour, model, release).
+# live release's baseline and today, the releases before and after going live, the month to date.
+# On PostgreSQL score_day reads each hour's rollups once (_SharedRollups) and sums every window from
+# them: the same sums as Window.add over the rows window() selects. Counts, tokens, costs (decimals)
+# and histograms are exact whatever the grouping, so the database sums them per hour and release
+# and a window is the difference of two running totals; quality_sum, a float, is added row by row in
+# the order of the model (hour, model, release). score_days keeps one for a workload's whole pass.
+_EXACT = ("requests", "errors", "input_tokens", "output_tokens", "cost", "unpriced", "quality_count", "ratings_up",
+          "ratings_count", "flagged")  # fmt: skip
+
+
 class _SharedRollups:
     def __init__(self, workload_id: int) -> None:
         self.workload_id = workload_id
         self.read: list[tuple[datetime, datetime]] = []  # the spans of hours read so far
         self.sums: dict[tuple[datetime, str], Window] = {}  # (hour, release): its rows summed, but quality_sum
         self.quality: dict[datetime, list[tuple[str, float]]] = {}  # hour: (release, quality_sum) in row order
+        self._hours: list[datetime] = []  # the hours with rows, sorted
+        self._totals: dict[str | None, list[tuple]] = {}  # release (None: all): running totals over _hours
 
     def window(self, start: datetime, end: datetime, release: str | None) -> Window:
+        unread = self._unread(start, end)
+        for span in unread:
+            self._read(*span)
+        if unread or not self._totals:
+            self._index()
+        total = Window()
+        first, last = bisect_left(self._hours, start), bisect_left(self._hours, end)
+        quality_sum = 0.0
+        for hour in self._hours[first:last]:
+            for row_release, value in self.quality.get(hour, ()):
+                if release is None or row_release == release:
+                    quality_sum += value
+        total.quality_sum = quality_sum
+        totals = self._totals.get(release)
+        if totals is None or first >= last:
+            return total
+        after, before = totals[last], totals[first]
+        for index, name in enumerate(_EXACT):
+            setattr(total, name, getattr(total, name) + (after[index] - before[index]))
+        size = len(_EXACT)
+        total.latency = [a - b for a, b in zip(after[size], before[size], strict=True)]
+        total.quality = [a - b for a, b in zip(after[size + 1], before[size + 1], strict=True)]
+        return total
+
+    def prefetch(self, start: datetime, end: datetime) -> None:
+        """Read these hours now, in one go, rather than window by window."""
         for span in self._unread(start, end):
             self._read(*span)
-        total = Window()
-        for hour in sorted(hour for hour in self.quality if start <= hour < end):
-            for row_release, value in self.quality[hour]:
-                if release is None or row_release == release:
-                    total.quality_sum += value
-        for (hour, row_release), sums in self.sums.items():  # exact sums: any order
-            if start <= hour < end and (release is None or row_release == release):
-                total.requests += sums.requests
-                total.errors += sums.errors
-                total.input_tokens += sums.input_tokens
-                total.output_tokens += sums.output_tokens
-                total.cost += sums.cost
-                total.unpriced += sums.unpriced
-                total.quality_count += sums.quality_count
-                total.ratings_up += sums.ratings_up
-                total.ratings_count += sums.ratings_count
-                total.flagged += sums.flagged
-                total.latency = [a + b for a, b in zip(total.latency, sums.latency, strict=True)]
-                total.quality = [a + b for a, b in zip(total.quality, sums.quality, strict=True)]
-        return total
+        self._totals = {}
+
+    def _index(self) -> None:
+        """Running totals per release and for all releases: entry i sums the hours before _hours[i]."""
+        self._hours = sorted({hour for hour, _ in self.sums} | set(self.quality))
+        by_hour: dict[datetime, list[tuple[str, Window]]] = {}
+        for (hour, release), sums in self.sums.items():
+            by_hour.setdefault(hour, []).append((release, sums))
+        releases = {release for _, release in self.sums}
+        zero = (*(0 if name != "cost" else Decimal(0) for name in _EXACT), [0] * LATENCY_BUCKETS,
+                [0] * QUALITY_BUCKETS)  # fmt: skip
+        self._totals = {release: [zero] for release in (None, *releases)}
+        for hour in self._hours:
+            added = dict.fromkeys(self._totals, ())
+            for release, sums in by_hour.get(hour, ()):
+                added[release] = (*added[release], sums)
+                added[None] = (*added[None], sums)
+            for release, totals in self._totals.items():
+                totals.append(_plus(totals[-1], added[release]))
 
     def _unread(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         spans = [(start, end)] if start < end else []
@@ -214,6 +248,21 @@ class _SharedRollups:
         self.read.append((start, end))
 
 
+def _plus(totals: tuple, rows: tuple[Window, ...]) -> tuple:
+    """``totals`` (the _EXACT values, then the two histograms) plus these per-hour sums."""
+    if not rows:
+        return totals
+    values = list(totals)
+    latency, quality = values[-2], values[-1]
+    for sums in rows:
+        for index, name in enumerate(_EXACT):
+            values[index] += getattr(sums, name)
+        latency = [a + b for a, b in zip(latency, sums.latency, strict=True)]
+        quality = [a + b for a, b in zip(quality, sums.quality, strict=True)]
+    values[-2], values[-1] = latency, quality
+    return tuple(values)
+
+
 def _column_sums(total: list[int], hists: list[list[int]]) -> list[int]:
     """What Window.add does to ``total`` with each histogram; all at once when each is long enough."""
     size = len(total)
@@ -230,7 +279,8 @@ _SHARED: ContextVar[_SharedRollups | None] = ContextVar("scoring_shared_rollups"
 def _sharing_rollups(score: Callable[..., Scorecard]) -> Callable[..., Scorecard]:
     @functools.wraps(score)
     def wrapper(*, workload: Workload, **kwargs: Any) -> Scorecard:
-        if connection.vendor != "postgresql":
+        shared = _SHARED.get()
+        if connection.vendor != "postgresql" or (shared is not None and shared.workload_id == workload.pk):
             return score(workload=workload, **kwargs)
         token = _SHARED.set(_SharedRollups(workload.pk))
         try:
@@ -239,6 +289,67 @@ def _sharing_rollups(score: Callable[..., Scorecard]) -> Callable[..., Scorecard
             _SHARED.reset(token)
 
     return wrapper
+
+
+# score_days: a workload's days in one pass. What does not change while its days are scored is read
+# once (the workload, how its live release went live, that release's first hour of telemetry, the
+# exchange rates, on PostgreSQL the rollups); each month the days fall in is refreshed once, at the
+# end, instead of once per day (the monthly rows depend on the hourly rollups only).
+@dataclass
+class _Pass:
+    workload: Workload
+    rates: Rates = field(default_factory=Rates)
+    months: set[date] = field(default_factory=set)
+    went_live: dict[int, ReleaseEvent | None] = field(default_factory=dict)
+    first_hour: dict[str, datetime | None] = field(default_factory=dict)
+    recorder: Callable[[dict[str, Any]], list[CheckResult]] | None = None
+
+    def check_record(self, metrics: dict[str, Any]) -> list[CheckResult]:
+        """governance.check_record, with the controls and their latest states read once a pass."""
+        if self.recorder is None:
+            self.recorder = governance.check_recorder(workload=self.workload)
+        return self.recorder(metrics)
+
+
+_PASS: ContextVar[_Pass | None] = ContextVar("scoring_pass", default=None)
+
+
+def _current_pass(workload: Workload) -> _Pass | None:
+    current = _PASS.get()
+    return current if current is not None and current.workload.pk == workload.pk else None
+
+
+def score_days(
+    *, workload: Workload, days: Iterable[date], evaluate_controls: bool = True, now: datetime | None = None
+) -> list[Scorecard]:
+    """Score a workload's days, oldest first, in one pass: the scorecards, checks and alerts of
+    ``score_day`` for each day in turn, governance's controls evaluated on the complete days (with
+    ``evaluate_controls``; a day still running is scored without them, as the quarter-hourly task
+    does), each month the days fall in refreshed once at the end; all in one transaction."""
+    now = now or timezone.now()
+    workload = Workload.objects.select_related("live_release", "team").get(pk=workload.pk)
+    state = _Pass(workload=workload)
+    token = _PASS.set(state)
+    days = sorted(days)
+    rollups = _SharedRollups(workload.pk) if connection.vendor == "postgresql" and days else None
+    if rollups is not None:  # the trailing week and month to date of the first day, up to the last day's end
+        first = day_bounds(days[0])[0]
+        rollups.prefetch(min(first - timedelta(days=METRIC_WINDOW_DAYS), first.replace(day=1)),
+                         day_bounds(days[-1])[1] + timedelta(hours=1))  # fmt: skip
+    shared = _SHARED.set(rollups)
+    try:
+        with transaction.atomic():  # one commit for the pass, not one per day
+            cards = []
+            for day in days:
+                complete = day_bounds(day)[1] <= now
+                cards.append(score_day(workload=workload, day=day, evaluate_controls=evaluate_controls and complete,
+                                       now=now))  # fmt: skip
+            for month in sorted(state.months):
+                monthly_refresh(workload_id=workload.pk, month=month)
+    finally:
+        _SHARED.reset(shared)
+        _PASS.reset(token)
+    return cards
 
 
 def day_bounds(day: date) -> tuple[datetime, datetime]:
@@ -260,7 +371,11 @@ def score_day(
     """Compute (or recompute) a workload's scorecard for a day; idempotent. With
     ``evaluate_controls``, hand the trailing metrics to governance and raise alerts."""
     now = now or timezone.now()
-    workload = Workload.objects.select_related("live_release", "team").get(pk=workload.pk)
+    current = _current_pass(workload)
+    if current is not None:
+        workload = current.workload
+    else:
+        workload = Workload.objects.select_related("live_release", "team").get(pk=workload.pk)
     start, end = day_bounds(day)
     today = window(workload, start, end)
     complete = end <= now
@@ -269,7 +384,7 @@ def score_day(
     # Money (DESIGN.md "Value and ROI"): priced tokens + the fixed run cost, per day, in the
     # workload's currency. Token costs are stored in dollars and converted at the day's rate (the
     # month to date too); without a rate they count as they are, and the scorecard says so.
-    usd_rate = Rates().per_usd(workload.currency, day)
+    usd_rate = (current.rates if current is not None else Rates()).per_usd(workload.currency, day)
     fx = usd_rate if usd_rate is not None else Decimal(1)
     token_cost = today.cost * fx
     fixed_cost = workload.fixed_monthly_run_cost / days_in_month
@@ -311,13 +426,29 @@ def score_day(
         drift_score=card_values["drift_score"],
     )  # fmt: skip
     card_values["computed_at"] = now
-    with transaction.atomic():
-        card, _ = Scorecard.objects.update_or_create(workload=workload, day=day, defaults=card_values)
+    with transaction.atomic(savepoint=current is None):  # in a pass, the pass's transaction
+        card = _scorecard_save(workload=workload, day=day, values=card_values)
         if evaluate_controls:
-            results = governance.check_record(workload=workload, metrics=card.metrics)
+            if current is not None:
+                results = current.check_record(card.metrics)
+            else:
+                results = governance.check_record(workload=workload, metrics=card.metrics)
             alerts.from_controls(workload=workload, results=results, day=day)
         alerts.from_scorecard(workload=workload, card=card)
-    monthly_refresh(workload_id=workload.pk, month=day)
+    if current is not None:
+        current.months.add(day.replace(day=1))
+    else:
+        monthly_refresh(workload_id=workload.pk, month=day)
+    return card
+
+
+def _scorecard_save(*, workload: Workload, day: date, values: dict[str, Any]) -> Scorecard:
+    """``update_or_create`` of the day's scorecard in one statement (INSERT … ON CONFLICT DO
+    UPDATE) instead of a savepoint, a locking read and a write: the same row either way."""
+    card = Scorecard(workload=workload, day=day, **values)
+    Scorecard.objects.bulk_create(
+        [card], update_conflicts=True, unique_fields=["workload", "day"], update_fields=list(values)
+    )
     return card
 
 
@@ -326,6 +457,10 @@ def _mtd_roi(value: Decimal, cost: Decimal) -> float | None:
 
 
 def _month_to_date(workload: Workload, month_start: datetime, end: datetime) -> dict[str, Any]:
+    shared = _SHARED.get()
+    if shared is not None and shared.workload_id == workload.pk:  # the same exact sums
+        month = shared.window(month_start, end, None)
+        return {"cost": month.cost, "successes": month.requests - month.errors}
     totals = HourlyRollup.objects.filter(workload=workload, hour__gte=month_start, hour__lt=end).aggregate(
         cost=Sum("cost"), requests=Sum("requests"), errors=Sum("errors")
     )
@@ -388,6 +523,15 @@ def anomalies(*, workload: Workload, day: date, values: dict[str, Any], complete
 def _went_live(workload: Workload) -> ReleaseEvent | None:
     if workload.live_release_id is None:
         return None
+    current = _current_pass(workload)
+    if current is None:
+        return _went_live_query(workload)
+    if workload.live_release_id not in current.went_live:
+        current.went_live[workload.live_release_id] = _went_live_query(workload)
+    return current.went_live[workload.live_release_id]
+
+
+def _went_live_query(workload: Workload) -> ReleaseEvent | None:
     return (
         ReleaseEvent.objects.filter(
             release_id=workload.live_release_id, kind__in=[ReleaseEvent.Kind.PROMOTED, ReleaseEvent.Kind.ROLLED_BACK]
@@ -404,12 +548,18 @@ def drift(*, workload: Workload, day: date, today_start: datetime, today_end: da
     release = workload.live_release
     if release is None:
         return {"reason": "No live release to compare against."}
-    first = (
-        HourlyRollup.objects.filter(workload=workload, release=release.version)
-        .order_by("hour")
-        .values_list("hour", flat=True)
-        .first()
-    )
+    current = _current_pass(workload)
+    if current is not None and release.version in current.first_hour:
+        first = current.first_hour[release.version]
+    else:
+        first = (
+            HourlyRollup.objects.filter(workload=workload, release=release.version)
+            .order_by("hour")
+            .values_list("hour", flat=True)
+            .first()
+        )
+        if current is not None:
+            current.first_hour[release.version] = first
     if first is None:
         return {"release": release.version, "reason": f"No telemetry labelled {release.version} yet."}
     baseline_end = first + timedelta(hours=BASELINE_HOURS)

@@ -54,6 +54,17 @@ def score_workload_day_task(workload_id: int, day: str, evaluate_controls: bool 
 
 
 @shared_task(queue="scoring", **OPTIONS)
+def score_workload_days_task(workload_id: int, days: list[str], evaluate_controls: bool = True) -> int:
+    """A workload's days in one pass, oldest first (a backfill, a catch-up after an outage):
+    controls evaluated on the complete days. Returns the number of scorecards."""
+    workload = Workload.objects.filter(pk=workload_id).first()
+    if workload is None:
+        return 0
+    days_ = [date.fromisoformat(day) for day in days]
+    return len(scoring.score_days(workload=workload, days=days_, evaluate_controls=evaluate_controls))
+
+
+@shared_task(queue="scoring", **OPTIONS)
 def score_today_task() -> int:
     """Beat, every 15 minutes: refresh today's scorecards (controls are evaluated daily)."""
     rollups.rollup_pending()

@@ -109,12 +109,13 @@ def test_month_to_date_cost_follows_the_rollups_and_the_days_rate(seeded: benchm
         )
 
 
-def test_monthly_rollups_sum_the_hourly_ones_per_model(seeded: benchmarks.SeedReport) -> None:
+def test_monthly_rollups_sum_the_hourly_ones_per_model_and_release(seeded: benchmarks.SeedReport) -> None:
     hourly = defaultdict(lambda: [0, 0, 0, 0, Decimal(0), [0] * LATENCY_BUCKETS])
     for row in HourlyRollup.objects.annotate(month=TruncMonth("hour")).values(
         "workload_id",
         "month",
         "model_name",
+        "release",
         "requests",
         "errors",
         "input_tokens",
@@ -122,7 +123,7 @@ def test_monthly_rollups_sum_the_hourly_ones_per_model(seeded: benchmarks.SeedRe
         "cost",
         "latency_hist",
     ):
-        key = (row["workload_id"], row["month"], row["model_name"])
+        key = (row["workload_id"], row["month"], row["model_name"], row["release"])
         total = hourly[key]
         total[0] += row["requests"]
         total[1] += row["errors"]
@@ -130,10 +131,10 @@ def test_monthly_rollups_sum_the_hourly_ones_per_model(seeded: benchmarks.SeedRe
         total[3] += row["output_tokens"]
         total[4] += row["cost"]
         total[5] = [a + b for a, b in zip(total[5], row["latency_hist"], strict=True)]
-    monthly = {(m.workload_id, m.month, m.model_name): m for m in MonthlyModelRollup.objects.all()}
+    monthly = {(m.workload_id, m.month, m.model_name, m.release): m for m in MonthlyModelRollup.objects.all()}
     assert len(monthly) == len(hourly) > 3
     for key, (requests, errors, tokens_in, tokens_out, cost, hist) in hourly.items():
-        row = monthly[key[0], key[1].date() if isinstance(key[1], datetime) else key[1], key[2]]
+        row = monthly[key[0], key[1].date() if isinstance(key[1], datetime) else key[1], key[2], key[3]]
         assert (row.requests, row.errors, row.input_tokens, row.output_tokens) == (
             requests,
             errors,

@@ -458,3 +458,65 @@ def test_peoples_words_reach_plotly_as_text():
     assert marker.hover == (
         'Rolled back to &lt;i&gt;1&lt;/i&gt; from 2.0.0, 2 Jan 2026 08:00 UTC: &lt;a href="x"&gt;why&lt;/a&gt;'
     )
+
+
+# --- Long periods: whole months from the monthly rollups -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"period": "12m"},
+        {"period": "last-quarter"},
+        {"period": "last-month"},
+        {
+            "period": "custom",
+            "start": (TODAY - timedelta(days=200)).isoformat(),
+            "end": (TODAY - timedelta(days=40)).isoformat(),
+        },
+    ],
+    ids=["12m", "last-quarter", "last-month", "custom-mid-month"],
+)
+def test_releases_compared_over_months_as_over_their_hours(team, team_member, model, params):
+    """Over a year, the comparison reads whole months from the monthly rollups (as scoring refreshes
+    them) and the days around them from the hourly ones: the same sums as all the hours."""
+    from apps.telemetry import rollups
+
+    big = registry.workload_register(actor=team_member, team=team, name="Year Long", ai_models=[model])
+    release(big, team_member, "1.0.0", at(ago(420), 8), model)
+    release(big, team_member, "2.0.0", at(ago(150), 8), model)
+    months = set()
+    for n in range(400, 0, -3):  # every third day, both releases, at two hours and on two models
+        day = ago(n)
+        months.add(day.replace(day=1))
+        for version in ("1.0.0", "2.0.0"):
+            for hour, name in ((1, "gpt-4o-mini"), (23, "other-model")):
+                d = DAY[version]
+                HourlyRollup.objects.create(
+                    workload=big, hour=at(day, hour), model_name=name, release=version, requests=100 + n % 7,
+                    errors=d["errors"] + n % 3, input_tokens=1000, output_tokens=500, cost=d["cost"] + n,
+                    latency_hist=d["hist"], quality_sum=d["quality_sum"] + n % 5, quality_count=100,
+                    safety_flagged=d["flagged"],
+                )  # fmt: skip
+    for month in months:
+        rollups.monthly_refresh(workload_id=big.pk, month=month)
+    big = Workload.objects.select_related("team", "live_release").get(pk=big.pk)
+
+    dashboard = build(team_member, big, release_a="1.0.0", release_b="2.0.0", **params)
+    filters = dashboard.filters
+    start, end = at(filters.start, 0), at(filters.end + timedelta(days=1), 0)
+    for version in ("1.0.0", "2.0.0"):
+        hours = list(HourlyRollup.objects.filter(workload=big, release=version, hour__gte=start, hour__lt=end))
+        merged = [sum(column) for column in zip(*(h.latency_hist for h in hours), strict=True)]
+        got = dashboard.numbers["comparison"]["releases"][version]
+        assert got["requests"] == sum(h.requests for h in hours) > 0
+        assert got["errors"] == sum(h.errors for h in hours)
+        assert got["cost_usd"] == sum((h.cost for h in hours), Decimal(0))
+        assert got["quality_score"] == round(sum(h.quality_sum for h in hours) / sum(h.quality_count for h in hours), 4)
+        assert got["latency_p95_ms"] == round(stats.percentile(merged, 0.95), 1)
+    # The whole months came from the monthly rows: without their hours, the same answer.
+    first, last = operations._whole_months(start, end)
+    assert first < last  # every period here holds a whole month
+    HourlyRollup.objects.filter(workload=big, hour__gte=at(first, 0), hour__lt=at(last, 0)).delete()
+    again = build(team_member, big, release_a="1.0.0", release_b="2.0.0", **params)
+    assert again.numbers["comparison"] == dashboard.numbers["comparison"]

@@ -7,6 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -236,7 +237,7 @@ def test_failing_since_follows_the_run_across_versions(portfolio, django_assert_
     workloads = [across, *portfolio.values()]
     reports = services.compliance_many(workloads=workloads)
     statuses = [s for w in workloads for s in reports[w.pk].statuses]
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1 if connection.vendor == "postgresql" else 2):  # one statement on PostgreSQL
         since = services.failing_since(statuses=statuses)
     newest = {(s.result.workload.name, s.control.key): s.result.pk for s in statuses if s.state == State.FAILING}
     assert {key: since[pk] for key, pk in newest.items()} == {
@@ -247,3 +248,68 @@ def test_failing_since_follows_the_run_across_versions(portfolio, django_assert_
     # A waived failing check has its run too (the dashboards say what lies under a waiver).
     limited = next(s for s in reports[portfolio["limited"].pk].statuses if s.control.key == "budget")
     assert since[limited.result.pk] == NOW - timedelta(hours=1)
+
+
+def test_a_tie_goes_to_the_later_row_whichever_version_wrote_it(portfolio) -> None:
+    """Two results of one key at the same instant, from two versions: the later row is the newest, in
+    compliance() and compliance_many alike (and whatever order the versions are probed in)."""
+    latency = {c.policy_version.number: c for c in Control.objects.filter(key="latency")}
+    workload = portfolio["attested_then_changed"]
+    at = NOW - timedelta(minutes=5)
+    for control, state in [(latency["2.0.0"], "passing"), (latency["1.0.0"], "failing")]:
+        made = CheckResult.objects.create(workload=workload, control=control, state=state, detail=f"tie {state}")
+        CheckResult.objects.filter(pk=made.pk).update(evaluated_at=at)
+    one = services.compliance(workload=workload)
+    many = services.compliance_many(workloads=[workload])[workload.pk]
+    assert states(one)[("human-oversight", "latency")] == (State.FAILING, "")
+    assert many.statuses == one.statuses
+    assert [s.detail for s in many.statuses] == [s.detail for s in one.statuses]
+
+
+def test_failing_since_a_check_that_never_passed(portfolio) -> None:
+    """No result before the run that was not failing: the run began with the first result of all."""
+    budget = Control.objects.get(key="budget")
+    never = WorkloadFactory(name="Never Passed", risk_tier="limited", monthly_budget=Decimal(1))
+    for hours in (30, 20, 10):
+        result(never, budget, "failing", hours_ago=hours)
+    (status,) = [s for s in services.compliance_many(workloads=[never])[never.pk].statuses if s.result]
+    assert services.failing_since(statuses=[status]) == {status.result.pk: NOW - timedelta(hours=30)}
+    assert services.failing_since(statuses=[]) == {}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL statements; elsewhere the ORM runs")
+def test_the_postgresql_statements_agree_with_the_orm_queries(portfolio) -> None:
+    """On PostgreSQL compliance_many and failing_since run one statement each where other databases run
+    the ORM's queries (which the other tests check on SQLite): both give the same answer here."""
+    v1, v2 = (Control.objects.get(key="latency", policy_version__number=n) for n in ("1.0.0", "2.0.0"))
+    across = WorkloadFactory(name="Across Versions", risk_tier="high", objective_p95_latency_ms=1000)
+    for control, state, hours in [(v1, "failing", 40), (v1, "passing", 35), (v1, "failing", 30),
+                                  (v2, "failing", 10), (v2, "failing", 2)]:  # fmt: skip
+        result(across, control, state, hours_ago=hours)
+    workloads = list(Workload.objects.order_by("pk"))
+    controls = list(services.current_controls())
+    applicable = {pk: found for pk, found in services._applicable_many(workloads, controls).items() if found}
+    versions = services._versions(controls)
+    keys = [[c.pk for c in cs] for cs in versions.values() if any(c.kind == Control.Kind.AUTOMATED for c in cs)]
+
+    def rows(found) -> set[tuple]:  # type: ignore[no-untyped-def]
+        return {(r.pk, r.workload_id, r.control_id, r.state, r.detail, r.evaluated_at) for r in found}
+
+    loaded = services._newest_results_sql(applicable, versions)
+    by_sql = rows(loaded)
+    assert by_sql == rows(services._newest_results_orm(list(applicable), keys))
+    assert len(by_sql) == 6  # every (workload, key) that applies and has a result; the retired one left out
+    # Loaded as from_db would load them: from the database, the evidence deferred and read on access.
+    stored = {r.pk: r for r in CheckResult.objects.filter(pk__in=[r.pk for r in loaded])}
+    for made in loaded:
+        assert (made._state.adding, made._state.db, made.get_deferred_fields()) == (False, "default", {"observed"})
+        assert made == stored[made.pk]
+        assert (made.workload, made.control) == (stored[made.pk].workload, stored[made.pk].control)
+        assert made.observed == stored[made.pk].observed
+
+    reports = services.compliance_many(workloads=workloads)
+    failing = [s for r in reports.values() for s in r.statuses if s.result and s.result.state == State.FAILING]
+    assert len(failing) == 3
+    since = services._failing_since_sql(failing)
+    assert since == services._failing_since_orm(failing)
+    assert sorted(since.values()) == [NOW - timedelta(hours=30), NOW - timedelta(hours=2), NOW - timedelta(hours=1)]

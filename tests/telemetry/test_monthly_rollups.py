@@ -1,7 +1,7 @@
-"""Monthly rollups per model (``rollups.monthly_refresh``): each (workload, month, model name) row is
-the sum of the month's hourly rollups of that model, histograms merged; recomputed idempotently;
-scoring refreshes the month of the day it scores, so a late hour re-rolled and re-scored reaches
-the month; other months and other workloads are left alone."""
+"""Monthly rollups per model and release (``rollups.monthly_refresh``): each (workload, month, model
+name, release) row is the sum of the month's hourly rollups of that model and release, histograms
+merged; recomputed idempotently; scoring refreshes the month of the day it scores, so a late hour
+re-rolled and re-scored reaches the month; other months and other workloads are left alone."""
 
 from __future__ import annotations
 
@@ -38,19 +38,19 @@ def _at(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
 
 
-def _months(workload) -> dict[tuple[date, str], dict]:  # type: ignore[no-untyped-def]
-    rows = MonthlyModelRollup.objects.filter(workload=workload).values(
+def _months(workload, release: str = "1.0.0") -> dict[tuple[date, str], dict]:  # type: ignore[no-untyped-def]
+    rows = MonthlyModelRollup.objects.filter(workload=workload, release=release).values(
         "month", "model_name", "ai_model_id", *SUMMED, "latency_sum_ms", "latency_hist", "quality_sum"
     )
     return {(row["month"], row["model_name"]): row for row in rows}
 
 
-def _hourly_sums(workload, month: date, model_name: str) -> dict:  # type: ignore[no-untyped-def]
-    """The month's hourly rollups of one model, summed in Python: what the monthly row must hold."""
+def _hourly_sums(workload, month: date, model_name: str, release: str) -> dict:  # type: ignore[no-untyped-def]
+    """The month's hourly rollups of one model and release, summed in Python: what the monthly row must hold."""
     end = (month + timedelta(days=32)).replace(day=1)
     rows = list(
-        HourlyRollup.objects.filter(workload=workload, model_name=model_name, hour__gte=_at(month, 0),
-                                    hour__lt=_at(end, 0))
+        HourlyRollup.objects.filter(workload=workload, model_name=model_name, release=release,
+                                    hour__gte=_at(month, 0), hour__lt=_at(end, 0))
     )  # fmt: skip
     sums = {name: sum((getattr(row, name) for row in rows), Decimal(0) if name == "cost" else 0) for name in SUMMED}
     sums["latency_sum_ms"] = sum(row.latency_sum_ms for row in rows)
@@ -60,36 +60,42 @@ def _hourly_sums(workload, month: date, model_name: str) -> dict:  # type: ignor
     return sums
 
 
-def test_a_month_sums_its_hourly_rollups_per_model_across_releases(workload, priced_model):
+def test_a_month_sums_its_hourly_rollups_per_model_and_release(workload, priced_model):
     month = _month_start(1)
     day = month + timedelta(days=9)
-    # gpt-4o-mini: two hours, two releases (three hourly rows, one monthly row); an unknown model.
+    # gpt-4o-mini: two hours, two releases (three hourly rows, two monthly rows); an unknown model.
     send(workload, at=_at(day, 9), n=40, latency=800, error_rate=0.25, flagged_rate=0.1, seed=1)
     send(workload, at=_at(day, 9), n=10, latency=3000, release="1.1.0", seed=2)
     send(workload, at=_at(day + timedelta(days=5), 14), n=30, latency=200, quality=None, seed=3)
     send(workload, at=_at(day, 10), n=5, model="mystery-model", seed=4)
     roll()
 
-    assert monthly_refresh(workload_id=workload.pk, month=day) == 2  # rows written: two model names
+    assert monthly_refresh(workload_id=workload.pk, month=day) == 3  # rows written: two releases, two names
     months = _months(workload)
     assert set(months) == {(month, "gpt-4o-mini"), (month, "mystery-model")}
-    mini = months[(month, "gpt-4o-mini")]
-    expected = _hourly_sums(workload, month, "gpt-4o-mini")
-    assert expected["hours"] == 3
-    for name in (*SUMMED, "latency_hist"):
-        assert mini[name] == expected[name], name
-    assert mini["latency_sum_ms"] == pytest.approx(expected["latency_sum_ms"])
-    assert mini["quality_sum"] == pytest.approx(expected["quality_sum"])
+    assert set(_months(workload, "1.1.0")) == {(month, "gpt-4o-mini")}
+    for release, hours in (("1.0.0", 2), ("1.1.0", 1)):
+        row = _months(workload, release)[(month, "gpt-4o-mini")]
+        expected = _hourly_sums(workload, month, "gpt-4o-mini", release)
+        assert expected["hours"] == hours
+        for name in (*SUMMED, "latency_hist"):
+            assert row[name] == expected[name], name
+        assert row["latency_sum_ms"] == pytest.approx(expected["latency_sum_ms"])
+        assert row["quality_sum"] == pytest.approx(expected["quality_sum"])
     # The numbers themselves, from the events sent.
-    assert (mini["requests"], mini["errors"], mini["safety_flagged"]) == (80, 10, 4)
-    assert (mini["input_tokens"], mini["output_tokens"]) == (80_000, 40_000)
-    assert mini["cost"] == Decimal("0.036")  # 80 × (1000 × 0.15 + 500 × 0.60) / 10⁶ dollars
-    assert mini["quality_count"] == 50  # the 30 events without a score are not counted
-    assert mini["ai_model_id"] == priced_model.pk
+    mini, newer = months[(month, "gpt-4o-mini")], _months(workload, "1.1.0")[(month, "gpt-4o-mini")]
+    assert (mini["requests"], mini["errors"], mini["safety_flagged"]) == (70, 10, 4)
+    assert (newer["requests"], newer["errors"], newer["safety_flagged"]) == (10, 0, 0)
+    assert (mini["input_tokens"] + newer["input_tokens"], mini["output_tokens"] + newer["output_tokens"]) == (
+        80_000, 40_000,
+    )  # fmt: skip
+    assert mini["cost"] + newer["cost"] == Decimal("0.036")  # 80 × (1000 × 0.15 + 500 × 0.60) / 10⁶ dollars
+    assert mini["quality_count"] == 40  # the 30 events without a score are not counted
+    assert mini["ai_model_id"] == newer["ai_model_id"] == priced_model.pk
     assert len(mini["latency_hist"]) == LATENCY_BUCKETS
-    assert sum(mini["latency_hist"]) == 80
+    assert sum(mini["latency_hist"]) == 70
     assert sum(mini["latency_hist"][latency_bucket(180) : latency_bucket(220) + 1]) == 30
-    assert sum(mini["latency_hist"][latency_bucket(2700) : latency_bucket(3300) + 1]) == 10
+    assert sum(newer["latency_hist"][latency_bucket(2700) : latency_bucket(3300) + 1]) == 10
     unknown = months[(month, "mystery-model")]
     assert (unknown["requests"], unknown["unpriced_requests"], unknown["cost"], unknown["ai_model_id"]) == (
         5, 5, Decimal(0), None,

@@ -351,6 +351,7 @@ EXPECTED_QUEUES = {
     "apps.telemetry.tasks.pull_sources_dispatch_task": "ingest",
     "apps.telemetry.tasks.source_fetch_task": "ingest",
     "apps.telemetry.tasks.score_workload_day_task": "scoring",
+    "apps.telemetry.tasks.score_workload_days_task": "scoring",
     "apps.telemetry.tasks.score_today_task": "scoring",
     "apps.telemetry.tasks.score_daily_task": "scoring",
     "apps.telemetry.tasks.score_now_task": "scoring",
