@@ -35,6 +35,8 @@ from .base import Chart, Dashboard, Kpi, Table, percent
 from .filters import Filters
 
 WAITING_SHOWN = 10
+# What the dashboard reads of a workload: the adopters' names and teams, and what policies apply by.
+WORKLOAD_FIELDS = ("name", "slug", "risk_tier", "data_classification", "lifecycle_stage", "team__name", "team__slug")
 Semver = tuple[int, int, int]
 
 # How long an adopter has been behind (since a newer version of what it uses came out).
@@ -99,22 +101,30 @@ def measure(adopters: list[Adopter]) -> list[Lag]:
     )
     for template_id, major, minor, patch, number, published_at, is_current in found:
         history[template_id].append(Published((major, minor, patch), number, published_at, is_current))
+    # The lag depends on the version in use only: measured once per version, however many adopt it.
+    measured: dict[int, tuple[Published | None, datetime | None, int, str, int]] = {}
     lags = []
     for adopter in adopters:
-        versions = history[adopter.version.template_id]
-        used = _semver(adopter.version)
-        current = next((v for v in versions if v.is_current), None)
-        newer = [v for v in versions if v.semver > used and (current is None or v.semver <= current.semver)]
-        since = min((v.published_at for v in newer), default=None)
-        gap, size = "", 0
-        if adopter.is_behind:
-            if current is not None and current.semver > used:
-                level = next(i for i in range(3) if current.semver[i] != used[i])
-                gap, size = ("major", "minor", "patch")[level], current.semver[level] - used[level]
-            else:  # the version in use was deprecated and nothing above it is current
-                gap, since = "withdrawn", since or adopter.version.deprecated_at
-        lags.append(Lag(adopter, current, since if adopter.is_behind else None, len(newer), gap, size))
+        if (found := measured.get(adopter.version.pk)) is None:
+            found = measured[adopter.version.pk] = _measure(adopter, history[adopter.version.template_id])
+        lags.append(Lag(adopter, *found))
     return lags
+
+
+def _measure(adopter: Adopter, versions: list[Published]) -> tuple[Published | None, datetime | None, int, str, int]:
+    """The current version, since when the version in use is behind, how many came after it, the gap and its size."""
+    used = _semver(adopter.version)
+    current = next((v for v in versions if v.is_current), None)
+    newer = [v for v in versions if v.semver > used and (current is None or v.semver <= current.semver)]
+    since = min((v.published_at for v in newer), default=None)
+    gap, size = "", 0
+    if adopter.is_behind:
+        if current is not None and current.semver > used:
+            level = next(i for i in range(3) if current.semver[i] != used[i])
+            gap, size = ("major", "minor", "patch")[level], current.semver[level] - used[level]
+        else:  # the version in use was deprecated and nothing above it is current
+            gap, since = "withdrawn", since or adopter.version.deprecated_at
+    return current, since if adopter.is_behind else None, len(newer), gap, size
 
 
 def _period(filters: Filters) -> tuple[datetime, datetime]:
@@ -127,8 +137,8 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
     now = timezone.now()
     start, end = _period(filters)
     live = filters.workloads().exclude(lifecycle_stage=LifecycleStage.RETIRED)
-    workloads = list(live.only("pk", "risk_tier", "data_classification", "lifecycle_stage"))
-    lags = measure(adopters_of(workloads=filters.workloads()))
+    workloads = list(live.select_related("team").only(*WORKLOAD_FIELDS))
+    lags = measure(adopters_of(workloads=workloads))
     behind = [lag for lag in lags if lag.is_behind]
     reach = _reach(workloads)
     reached = set().union(*(ids for _, ids in reach)) if reach else set()
@@ -136,9 +146,7 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
     ratings, average_rating = feedback.rating_summary(start=start, end=end)
     items = feedback.per_guidance_item(start=start, end=end)
     weekly = feedback.threads_per_week(start=start, end=end)
-    # The triage queue's order: the longest wait first.
-    unanswered = feedback.triage_queue(filters={"status": "open"}).filter(first_response_at__isnull=True)
-    waiting = list(unanswered[:WAITING_SHOWN])
+    waiting = feedback.threads_awaiting_response(limit=WAITING_SHOWN)  # the triage queue's order: longest wait first
 
     templates = {lag.template.pk for lag in lags}
     adopting = {lag.adopter.workload.pk for lag in lags}
@@ -389,6 +397,7 @@ def _rating_chart(items: list[dict[str, Any]]) -> Chart:
 
 
 def _lagging_table(behind: list[Lag], now: datetime) -> Table:
+    templates_tab = reverse("registry:workload-templates", args=["-slug-"])  # reversed once, for every row
     ordered = sorted(
         behind,
         key=lambda lag: (-(lag.days_behind(now) or -1), lag.template.title.lower(), lag.adopter.workload.name.lower()),
@@ -404,7 +413,7 @@ def _lagging_table(behind: list[Lag], now: datetime) -> Table:
         "lagging", "Adopters that lag",
         ["Workload", "Team", "Template", "Version in use", "Current version", "Behind by", "Newer versions",
          "Behind since", "Days behind", "Through"],
-        rows, links=[reverse("registry:workload-templates", args=[lag.adopter.workload.slug]) for lag in ordered],
+        rows, links=[templates_tab.replace("-slug-", lag.adopter.workload.slug) for lag in ordered],
         description="Workloads using an older version of a template than the current one, longest behind first. "
         "“Behind since” is the day a newer version came out; the workload's Templates tab upgrades in one step.",
         empty="Every adopter is on the current version.",

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.governance import services as governance
-from apps.governance.models import Waiver
+from apps.governance.models import Control, Policy, Waiver
 from apps.governance.services import Compliance, ControlStatus, State
 from apps.registry.models import LifecycleStage, RiskTier, Workload
 
@@ -57,14 +57,38 @@ class Tally:
         return self.compliant / self.total if self.total else None
 
 
+# What the dashboard reads of a workload (compliance_many reads the three fields controls apply by).
+WORKLOAD_FIELDS = ("name", "slug", "risk_tier", "data_classification", "lifecycle_stage", "team__name", "team__slug")
+
+
 def _fully_compliant(statuses: Iterable[ControlStatus]) -> bool:
     return all(status.compliant for status in statuses)
 
 
-def _reason(status: ControlStatus) -> str:
-    if status.attestation is None:
-        return "new"
-    return "changed" if status.attestation.content_hash != status.control.content_hash else "expired"
+class _Controls:
+    """What the charts and tables read of each current control, looked up once per control rather than
+    once per status: hundreds of workloads share a handful of control instances (``compliance_many``
+    gives each status the same one), so they are keyed by identity."""
+
+    def __init__(self) -> None:
+        self._policies: dict[int, Policy] = {}
+        self._hashes: dict[int, str] = {}
+
+    def policy(self, control: Control) -> Policy:
+        if (policy := self._policies.get(id(control))) is None:
+            policy = self._policies[id(control)] = control.policy_version.policy
+        return policy
+
+    def content_hash(self, control: Control) -> str:
+        if (found := self._hashes.get(id(control))) is None:
+            found = self._hashes[id(control)] = control.content_hash
+        return found
+
+    def reason(self, status: ControlStatus) -> str:
+        """Why an attestation is due: never given, the control changed, or the answer expired."""
+        if status.attestation is None:
+            return "new"
+        return "changed" if status.attestation.content_hash != self.content_hash(status.control) else "expired"
 
 
 def _matrix_url(filters: Filters, **narrower: str) -> str:
@@ -103,12 +127,19 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
     now = timezone.now()
     today = timezone.localdate(now)
     live = filters.workloads().exclude(lifecycle_stage=LifecycleStage.RETIRED)
-    workloads = list(live.select_related("team").order_by("name", "pk"))
+    workloads = list(live.select_related("team").only(*WORKLOAD_FIELDS).order_by("name", "pk"))
     reports = governance.compliance_many(workloads=workloads, now=now)
     covered = [reports[w.pk] for w in workloads if reports[w.pk].statuses]
-    compliant = [r for r in covered if _fully_compliant(r.statuses)]
-    failing = [(r.workload, s) for r in covered for s in r.statuses if s.state == State.FAILING]
-    due = [(r.workload, s) for r in covered for s in r.statuses if s.state == State.ATTESTATION_DUE]
+    full = {report.workload.pk: _fully_compliant(report.statuses) for report in covered}
+    compliant = [r for r in covered if full[r.workload.pk]]
+    failing: list[tuple[Workload, ControlStatus]] = []
+    due: list[tuple[Workload, ControlStatus]] = []
+    for report in covered:
+        for status in report.statuses:
+            if status.state == State.FAILING:
+                failing.append((report.workload, status))
+            elif status.state == State.ATTESTATION_DUE:
+                due.append((report.workload, status))
     since = governance.failing_since(statuses=[s for _, s in failing])
     in_force = list(
         Waiver.objects.filter(workload__in=[w.pk for w in workloads], status=Waiver.Status.APPROVED, ends_on__gte=today)
@@ -117,6 +148,7 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
     )
     ending = [w for w in in_force if w.ends_on <= today + timedelta(days=EXPIRING_DAYS)]
     share = len(compliant) / len(covered) if covered else None
+    controls = _Controls()
 
     dashboard = Dashboard(
         name="compliance",
@@ -152,18 +184,19 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
             "bad" if ending else ""),
     ]  # fmt: skip
     dashboard.charts = [
-        _by_policy(covered, filters),
-        _share_chart("by-risk-tier", "Share compliant by risk tier", "Risk tier", _by_risk_tier(covered, filters),
+        _by_policy(covered, filters, controls),
+        _share_chart("by-risk-tier", "Share compliant by risk tier", "Risk tier",
+                     _by_risk_tier(covered, full, filters),
                      "Share of the workloads of each risk tier that meet every control that applies to them."),
-        _share_chart("by-team", "Share compliant by team", "Team", _by_team(covered, filters),
+        _share_chart("by-team", "Share compliant by team", "Team", _by_team(covered, full, filters),
                      "Share of each team's workloads that meet every control that applies to them.", horizontal=True),
-        _debt_by_team(covered, due, filters),
+        _debt_by_team(covered, due, filters, controls),
     ]  # fmt: skip
     tab = _tab_urls()
     dashboard.tables = [
-        _failing_table(failing, since, tab),
+        _failing_table(failing, since, tab, controls),
         _waivers_table(ending, reports, today, tab),
-        _debt_table(due, tab),
+        _debt_table(due, tab, controls),
     ]
     dashboard.numbers.update(
         as_of=today, workloads=len(workloads), workloads_under_controls=len(covered),
@@ -214,49 +247,51 @@ def _share_chart(key: str, title: str, column: str, rows: list[ShareRow], descri
     )  # fmt: skip
 
 
-def _by_policy(covered: list[Compliance], filters: Filters) -> Chart:
+def _by_policy(covered: list[Compliance], filters: Filters, controls: _Controls) -> Chart:
     """A workload counts for a policy when at least one of the policy's controls applies to it, and
     is compliant with it when every one of those is."""
     tallies: dict[int, Tally] = defaultdict(Tally)
     titles: dict[int, str] = {}
     for report in covered:
-        per_policy: dict[int, list[ControlStatus]] = defaultdict(list)
+        per_policy: dict[int, bool] = {}  # policy → every one of its controls compliant so far
         for status in report.statuses:
-            policy = status.control.policy_version.policy
+            policy = controls.policy(status.control)
+            per_policy[policy.pk] = per_policy.get(policy.pk, True) and status.compliant
             titles[policy.pk] = policy.title
-            per_policy[policy.pk].append(status)
-        for pk, statuses in per_policy.items():
-            tallies[pk].add(_fully_compliant(statuses))
+        for pk, compliant in per_policy.items():
+            tallies[pk].add(compliant)
     rows = [(titles[pk], tallies[pk], _matrix_url(filters)) for pk in sorted(tallies, key=lambda pk: titles[pk])]
     return _share_chart("by-policy", "Share compliant by policy", "Policy", rows,
                         "Share of the workloads each policy applies to that meet all of its controls.",
                         horizontal=True)  # fmt: skip
 
 
-def _grouped(covered: list[Compliance], key: Callable[[Workload], str]) -> dict[str, Tally]:
+def _grouped(covered: list[Compliance], full: dict[int, bool], key: Callable[[Workload], str]) -> dict[str, Tally]:
     tallies: dict[str, Tally] = defaultdict(Tally)
     for report in covered:
-        tallies[key(report.workload)].add(_fully_compliant(report.statuses))
+        tallies[key(report.workload)].add(full[report.workload.pk])
     return tallies
 
 
-def _by_risk_tier(covered: list[Compliance], filters: Filters) -> list[ShareRow]:
-    tallies = _grouped(covered, lambda w: w.risk_tier)
+def _by_risk_tier(covered: list[Compliance], full: dict[int, bool], filters: Filters) -> list[ShareRow]:
+    tallies = _grouped(covered, full, lambda w: w.risk_tier)
     return [(tier.label, tallies[tier], _matrix_url(filters, risk_tier=tier)) for tier in RiskTier if tier in tallies]
 
 
-def _by_team(covered: list[Compliance], filters: Filters) -> list[ShareRow]:
+def _by_team(covered: list[Compliance], full: dict[int, bool], filters: Filters) -> list[ShareRow]:
     teams = {report.workload.team.slug: report.workload.team for report in covered}
-    tallies = _grouped(covered, lambda w: w.team.slug)
+    tallies = _grouped(covered, full, lambda w: w.team.slug)
     ordered = sorted(teams.values(), key=lambda team: team.name)
     return [(team.name, tallies[team.slug], _matrix_url(filters, team=team.slug)) for team in ordered]
 
 
-def _debt_by_team(covered: list[Compliance], due: list[tuple[Workload, ControlStatus]], filters: Filters) -> Chart:
+def _debt_by_team(
+    covered: list[Compliance], due: list[tuple[Workload, ControlStatus]], filters: Filters, controls: _Controls
+) -> Chart:
     teams = {report.workload.team.slug: report.workload.team for report in covered}
     counts: dict[str, dict[str, int]] = {slug: dict.fromkeys((r for r, _, _ in REASONS), 0) for slug in teams}
     for workload, status in due:
-        counts[workload.team.slug][_reason(status)] += 1
+        counts[workload.team.slug][controls.reason(status)] += 1
     ordered = sorted(teams.values(), key=lambda team: (-sum(counts[team.slug].values()), team.name))
     names = [team.name for team in ordered]
     traces = [
@@ -285,19 +320,23 @@ def _debt_by_team(covered: list[Compliance], due: list[tuple[Workload, ControlSt
 
 
 def _failing_table(
-    failing: list[tuple[Workload, ControlStatus]], since: dict[int, Any], tab: Callable[[Workload], str]
-) -> Table:
+    failing: list[tuple[Workload, ControlStatus]], since: dict[int, Any], tab: Callable[[Workload], str],
+    controls: _Controls,
+) -> Table:  # fmt: skip
     def started(status: ControlStatus) -> date | None:
         moment = since.get(status.result.pk) if status.result else None
         return timezone.localdate(moment) if moment else None
 
-    rows = sorted(failing, key=lambda ws: (started(ws[1]) or date.max, ws[0].name, ws[1].control.title))
+    rows = sorted(
+        ((started(s), w, s) for w, s in failing),
+        key=lambda row: (row[0] or date.max, row[1].name, row[2].control.title),
+    )
     return Table(
         key="failing", title="Failing controls",
         columns=["Workload", "Team", "Policy", "Control", "Detail", "Failing since"],
-        rows=[[w.name, w.team.name, s.control.policy_version.policy.title, s.control.title, s.detail, started(s)]
-              for w, s in rows],
-        links=[tab(w) for w, _ in rows],
+        rows=[[w.name, w.team.name, controls.policy(s.control).title, s.control.title, s.detail, day]
+              for day, w, s in rows],
+        links=[tab(w) for _, w, _ in rows],
         description="Automated checks failing now (and not waived), the longest failing first; each workload leads "
         "to its Compliance tab.",
         empty="No control is failing.",
@@ -307,15 +346,14 @@ def _failing_table(
 def _waivers_table(
     ending: list[Waiver], reports: dict[int, Compliance], today: date, tab: Callable[[Workload], str]
 ) -> Table:
-    statuses = {
-        (pk, s.control.policy_version.policy_id, s.control.key): s
-        for pk, report in reports.items()
-        for s in report.statuses
-    }
     rows, links = [], []
     for waiver in ending:
         workload = reports[waiver.workload_id].workload
-        status = statuses.get((waiver.workload_id, waiver.policy_id, waiver.control_key))
+        status = next(
+            (s for s in reports[waiver.workload_id].statuses
+             if s.control.key == waiver.control_key and s.control.policy_version.policy_id == waiver.policy_id),
+            None,
+        )  # fmt: skip
         if status is None:
             control, underneath = waiver.control_key, "No longer applies"
         else:
@@ -335,13 +373,14 @@ def _waivers_table(
     )  # fmt: skip
 
 
-def _debt_table(due: list[tuple[Workload, ControlStatus]], tab: Callable[[Workload], str]) -> Table:
-    rows = sorted(due, key=lambda ws: (ws[0].name, ws[1].control.policy_version.policy.title, ws[1].control.title))
+def _debt_table(
+    due: list[tuple[Workload, ControlStatus]], tab: Callable[[Workload], str], controls: _Controls
+) -> Table:
+    rows = sorted(due, key=lambda ws: (ws[0].name, controls.policy(ws[1].control).title, ws[1].control.title))
     return Table(
         key="attestation-debt", title="Attestation debt",
         columns=["Workload", "Team", "Policy", "Control", "Why due"],
-        rows=[[w.name, w.team.name, s.control.policy_version.policy.title, s.control.title, s.detail]
-              for w, s in rows],
+        rows=[[w.name, w.team.name, controls.policy(s.control).title, s.control.title, s.detail] for w, s in rows],
         links=[tab(w) for w, _ in rows],
         description="Attestation controls that apply and have no valid answer (and no waiver).",
         empty="No attestation is due.",

@@ -3,7 +3,7 @@ month-end forecast, stages, budget burn, cost by model and provider, the value/c
 risk × compliance and the top movers.
 
 Money is summed in US dollars (each scorecard converted at the rate it was scored with; see
-``base.usd``). Everything comes from scorecards, the monthly model rollups and governance's
+``_in_usd``). Everything comes from scorecards, the monthly model rollups and governance's
 compliance, in a fixed number of queries whatever the number of workloads or days.
 
 Team members see the totals and the time series of everything the filters select; broken down
@@ -14,12 +14,14 @@ line (``rules.py``).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db import connection
+from django.db.models import Case, DateField, F, Func, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.urls import reverse
 
@@ -40,7 +42,7 @@ from .base import (
     own_team_ids,
     percent,
     sees_everything,
-    usd,
+    slug_url,
 )
 from .filters import Filters
 
@@ -79,37 +81,87 @@ class Line:
 
 
 def _sums(scorecards: Any) -> dict[int, dict[str, Any]]:
-    rows = scorecards.values("workload_id").annotate(
-        cost=Sum(usd("cost")), value=Sum(usd("value")), requests=Sum("requests"), errors=Sum("errors"),
-        unconverted=Count("pk", filter=Q(usd_rate__isnull=True) & ~Q(currency=REPORTING_CURRENCY)),
+    """Per workload over the period: spend and value in dollars, requests, errors, and the days no
+    rate converted. Summed per exchange rate by the database and divided here: a division per group,
+    not per scorecard."""
+    # Only columns the covering index holds: PostgreSQL answers from the index alone.
+    rows = scorecards.values_list("workload_id", "usd_rate").annotate(
+        cost=Sum("cost"), value=Sum("value"), requests=Sum("requests"), errors=Sum("errors"),
+        unconverted=Sum(Case(When(Q(usd_rate__isnull=True) & ~Q(currency=REPORTING_CURRENCY), then=1), default=0)),
     )  # fmt: skip
-    return {row["workload_id"]: row for row in rows}
+    sums: dict[int, dict[str, Any]] = {}
+    for workload_id, rate, cost, value, requests, errors, unconverted in rows:
+        row = sums.get(workload_id)
+        if row is None:
+            row = sums[workload_id] = {"cost": ZERO, "value": ZERO, "requests": 0, "errors": 0, "unconverted": 0}
+        row["cost"] += _in_usd(cost, rate)
+        row["value"] += _in_usd(value, rate)
+        row["requests"] += requests or 0
+        row["errors"] += errors or 0
+        row["unconverted"] += unconverted
+    return sums
+
+
+def _in_usd(amount: Decimal | None, rate: Decimal | None) -> Decimal:
+    if amount is None:
+        return ZERO
+    return amount / rate if rate else amount
+
+
+class _Truncate(Func):
+    """A date truncated to its week or month, as a date. On PostgreSQL through ``timestamp``: Django's
+    ``TruncWeek`` on a date field makes it a ``timestamptz`` first, a time-zone conversion per row."""
+
+    output_field = DateField()
+
+    def __init__(self, expression: Any, kind: str) -> None:
+        self.kind = kind
+        super().__init__(expression)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        trunc = TruncWeek if self.kind == "week" else TruncMonth
+        return trunc(*self.get_source_expressions(), output_field=DateField()).as_sql(compiler, connection)
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        sql, params = compiler.compile(self.get_source_expressions()[0])
+        return f"DATE_TRUNC('{self.kind}', ({sql})::timestamp)::date", params
 
 
 def _series(scorecards: Any, bucket: str) -> list[dict[str, Any]]:
-    step = F("day") if bucket == "day" else TruncWeek("day") if bucket == "week" else TruncMonth("day")
-    return list(
+    step = F("day") if bucket == "day" else _Truncate("day", bucket)
+    rows = (
         scorecards.annotate(step=step)
-        .values("step")
-        .annotate(cost=Sum(usd("cost")), value=Sum(usd("value")), requests=Sum("requests"))
+        .values_list("step", "usd_rate")
+        .annotate(cost=Sum("cost"), value=Sum("value"), requests=Sum("requests"))
         .order_by("step")
     )
+    series: dict[date, dict[str, Any]] = {}
+    for when, rate, cost, value, requests in rows:
+        point = series.get(when)
+        if point is None:
+            point = series[when] = {"step": when, "cost": ZERO, "value": ZERO, "requests": 0}
+        point["cost"] += _in_usd(cost, rate)
+        point["value"] += _in_usd(value, rate)
+        point["requests"] += requests or 0
+    return list(series.values())
 
 
 def _month_end(scorecards_in_scope: Any, end: date) -> dict[int, dict[str, Any]]:
-    """Each workload's latest scorecard in the month of ``end`` (up to ``end``): month to date,
-    month-end forecast and budget burn, in dollars."""
-    month_start = end.replace(day=1)
-    latest = Subquery(
-        Scorecard.objects.filter(workload=OuterRef("workload"), day__gte=month_start, day__lte=end)
-        .order_by("-day").values("day")[:1]
-    )  # fmt: skip
-    rows = (
-        scorecards_in_scope.filter(day__gte=month_start, day__lte=end, day=latest)
-        .values("workload_id", "budget_burn")
-        .annotate(forecast=Sum(usd("month_end_forecast")), mtd_cost=Sum(usd("month_to_date_cost")))
-    )
-    return {row["workload_id"]: row for row in rows}
+    """Each workload's latest scorecard in the month of ``end`` (up to ``end``): month-end forecast
+    (in dollars) and budget burn."""
+    month = scorecards_in_scope.filter(day__gte=end.replace(day=1), day__lte=end).order_by()
+    if connection.features.can_distinct_on_fields:  # PostgreSQL: one sort of the month's rows
+        latest = month.order_by("workload_id", "-day").distinct("workload_id")
+    else:
+        latest = month.filter(day=Subquery(
+            Scorecard.objects.filter(workload_id=OuterRef("workload_id"), day__gte=end.replace(day=1), day__lte=end)
+            .order_by("-day").values("day")[:1]
+        ))  # fmt: skip
+    rows = latest.values_list("workload_id", "budget_burn", "month_end_forecast", "usd_rate")
+    return {
+        workload_id: {"budget_burn": burn, "forecast": _in_usd(forecast, rate)}
+        for workload_id, burn, forecast, rate in rows
+    }
 
 
 def _band(score: float | None) -> str:
@@ -124,21 +176,21 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
     everything = sees_everything(user)
     mine = own_team_ids(user)
     workloads = list(filters.workloads().select_related("team").order_by("team__name", "name"))
-    in_scope = filters.workloads().values("pk")
-    period = Scorecard.objects.filter(workload__in=in_scope, day__gte=filters.start, day__lte=filters.end)
+    # Every scorecard belongs to a workload: without a filter, no subquery to join.
+    in_scope = {"workload__in": filters.workloads().values("pk")} if filters.narrowed else {}
+    period = Scorecard.objects.filter(day__gte=filters.start, day__lte=filters.end, **in_scope)
     previous_start = filters.start - timedelta(days=filters.days)
-    previous = Scorecard.objects.filter(
-        workload__in=in_scope, day__gte=previous_start, day__lt=filters.start
-    )  # fmt: skip
+    previous = Scorecard.objects.filter(day__gte=previous_start, day__lt=filters.start, **in_scope)
     sums, before = _sums(period), _sums(previous)
-    month_end = _month_end(Scorecard.objects.filter(workload__in=in_scope), filters.end)
+    month_end = _month_end(Scorecard.objects.filter(**in_scope), filters.end)
     series = _series(period, filters.bucket)
 
     lines: dict[int, Line] = {}
+    workload_url = _workload_urls(everything, mine)
     for w in workloads:
         row, old, last = sums.get(w.pk, {}), before.get(w.pk, {}), month_end.get(w.pk, {})
         lines[w.pk] = Line(
-            label=w.name, url=_workload_url(user, w, everything, mine), team=w.team.name,
+            label=w.name, url=workload_url(w), team=w.team.name,
             requests=row.get("requests") or 0, errors=row.get("errors") or 0,
             cost=_dec(row.get("cost")), value=_dec(row.get("value")), previous_cost=_dec(old.get("cost")),
             budget_burn=last.get("budget_burn"), target_roi=float(w.target_roi) if w.target_roi is not None else None,
@@ -208,10 +260,10 @@ def _dec(value: Any) -> Decimal:
     return Decimal(value) if value is not None else ZERO
 
 
-def _workload_url(user: User, workload: Workload, everything: bool, mine: set[int]) -> str:
-    if everything or workload.team_id in mine:
-        return reverse("dashboards:operations", args=[workload.slug])
-    return reverse("registry:workload-detail", args=[workload.slug])
+def _workload_urls(everything: bool, mine: set[int]) -> Callable[[Workload], str]:
+    """A workload's link: its operations page where the user may read it, else its registry entry."""
+    operations, registry = slug_url("dashboards:operations"), slug_url("registry:workload-detail")
+    return lambda w: operations(w.slug) if everything or w.team_id in mine else registry(w.slug)
 
 
 def _visible_lines(lines: dict[int, Line], workloads: list[Workload], everything: bool, mine: set[int]) -> list[Line]:
@@ -308,22 +360,23 @@ def _ratio(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def _model_chart(filters: Filters, in_scope: Any) -> Chart:
+def _model_chart(filters: Filters, in_scope: dict[str, Any]) -> Chart:
     first = filters.start.replace(day=1)
     rows = list(
-        MonthlyModelRollup.objects.filter(workload__in=in_scope, month__gte=first, month__lte=filters.end)
+        MonthlyModelRollup.objects.filter(month__gte=first, month__lte=filters.end, **in_scope)
         .values("ai_model__display_name", "ai_model__provider", "ai_model__slug", "model_name")
         .annotate(cost=Sum("cost"), requests=Sum("requests"))
         .order_by("-cost")
     )
     providers: dict[str, list[tuple[str, float]]] = defaultdict(list)
     table, links = [], []
+    model_url = slug_url("registry:model-detail")
     for row in rows:
         provider = row["ai_model__provider"] or "not in the catalogue"
         model = row["ai_model__display_name"] or row["model_name"] or "(no model name)"
         providers[provider].append((model, float(row["cost"] or 0)))
         table.append([model, provider, row["requests"] or 0, round(row["cost"] or ZERO, 2)])
-        links.append(reverse("registry:model-detail", args=[row["ai_model__slug"]]) if row["ai_model__slug"] else "")
+        links.append(model_url(row["ai_model__slug"]) if row["ai_model__slug"] else "")
     traces = [
         charts.trace("bar", name=provider, x=[m for m, _ in items], y=[c for _, c in items],
                      marker={"color": charts.SERIES[i % 10]},

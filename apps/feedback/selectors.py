@@ -56,14 +56,27 @@ def thread_filter(qs: QuerySet[Thread], filters: dict[str, Any]) -> QuerySet[Thr
     return qs
 
 
+# Open first, oldest first within open. nulls_first: PostgreSQL sorts NULLs last ascending, which would
+# put the open threads last.
+TRIAGE_ORDER = (F("closed_at").asc(nulls_first=True), "created_at", "id")
+
+
 def triage_queue(*, filters: dict[str, Any] | None = None) -> QuerySet[Thread]:
     """Everything, open first, oldest first within open: the CoE works from the longest wait."""
     qs = Thread.objects.select_related("author", "owner", "policy", "template", "workload", "ai_model").annotate(
         post_count=Count("posts")
     )
     qs = thread_filter(qs, filters or {"status": "open"})
-    # nulls_first: PostgreSQL sorts NULLs last ascending, which would put the open threads last.
-    return qs.order_by(F("closed_at").asc(nulls_first=True), "created_at", "id")
+    return qs.order_by(*TRIAGE_ORDER)
+
+
+def threads_awaiting_response(*, limit: int) -> list[Thread]:
+    """The first ``limit`` open threads the CoE has not answered yet, in the triage queue's order (the
+    longest wait first), with what they are about and their owner (dashboards). Without the queue's
+    post counts, whose GROUP BY over six joined tables takes PostgreSQL longer to plan than to run."""
+    qs = Thread.objects.select_related("owner", "policy", "template", "workload", "ai_model")
+    qs = thread_filter(qs, {"status": "open"}).filter(first_response_at__isnull=True)
+    return list(qs.order_by(*TRIAGE_ORDER)[:limit])
 
 
 def my_threads(*, user: User) -> QuerySet[Thread]:

@@ -8,11 +8,12 @@ runbooks, blueprints, rubrics…). The registry owns both, because it sits above
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import CharField, QuerySet, Value
 from django.http import HttpRequest
 from django.urls import reverse
 
@@ -98,27 +99,38 @@ def adopter_counts(*, template_ids: list[int] | None = None) -> dict[int, int]:
     return counts
 
 
-def adopters_of(*, workloads: QuerySet[Workload]) -> list[Adopter]:
-    """Every template use of the given workloads (retired ones left out), in two queries: the bulk
-    form of ``adopter_list`` and ``workload_adoptions`` (dashboards). A live release speaks for the
-    workload over an explicit adoption of the same template."""
-    workloads = workloads.exclude(lifecycle_stage=LifecycleStage.RETIRED)
-    found: dict[tuple[int, int], Adopter] = {}
-    explicit = Adoption.objects.filter(workload__in=workloads.values("pk")).select_related(
-        "workload__team", "version__template"
+def adopters_of(*, workloads: QuerySet[Workload] | Iterable[Workload]) -> list[Adopter]:
+    """Every template use of the given workloads (retired ones left out): the bulk form of
+    ``adopter_list`` and ``workload_adoptions`` (dashboards). A live release speaks for the workload
+    over an explicit adoption of the same template. ``workloads`` is a query (read here, with their
+    teams: three queries) or the workloads themselves, their teams loaded (two queries: the explicit
+    and the live-release uses together, then the versions they name, each read once however many
+    workloads use it)."""
+    if isinstance(workloads, QuerySet):
+        workloads = workloads.exclude(lifecycle_stage=LifecycleStage.RETIRED).select_related("team")
+    by_id = {w.pk: w for w in workloads if w.lifecycle_stage != LifecycleStage.RETIRED}
+    if not by_id:
+        return []
+    ids = list(by_id)
+    explicit = (
+        Adoption.objects.filter(workload_id__in=ids)
+        .order_by()
+        .values_list("workload_id", "template_id", "version_id", Value("explicit", output_field=CharField()))
     )
-    for adoption in explicit:
-        found[(adoption.workload_id, adoption.template_id)] = Adopter(adoption.workload, adoption.version, "explicit")
-    live = Release.template_versions.through.objects.filter(
-        release__status=Release.Status.LIVE, release__workload__in=workloads.values("pk")
-    ).select_related("release__workload__team", "templateversion__template")
-    for row in live:
-        key = (row.release.workload_id, row.templateversion.template_id)
-        found[key] = Adopter(row.release.workload, row.templateversion, "release")
-    return sorted(
-        found.values(),
-        key=lambda a: (a.version.template.title.lower(), a.workload.name.lower(), a.workload.pk),
-    )
+    live = (
+        Release.template_versions.through.objects.filter(release__status=Release.Status.LIVE,
+                                                         release__workload_id__in=ids)
+        .order_by()
+        .values_list("release__workload_id", "templateversion__template_id", "templateversion_id",
+                     Value("release", output_field=CharField()))
+    )  # fmt: skip
+    uses: dict[tuple[int, int], tuple[int, Literal["release", "explicit"]]] = {}
+    for workload_id, template_id, version_id, via in explicit.union(live, all=True):
+        if via == "release" or (workload_id, template_id) not in uses:
+            uses[(workload_id, template_id)] = (version_id, via)
+    versions = TemplateVersion.objects.select_related("template").in_bulk({v for v, _ in uses.values()})
+    found = [Adopter(by_id[w], versions[v], via) for (w, _), (v, via) in uses.items()]
+    return sorted(found, key=lambda a: (a.version.template.title.lower(), a.workload.name.lower(), a.workload.pk))
 
 
 def most_adopted(*, limit: int = 5) -> list[tuple[Template, int]]:

@@ -360,7 +360,7 @@ def test_adopters_of_prefers_the_live_release_and_leaves_out_retired(world: Worl
         found = adopters_of(workloads=Workload.objects.all())
         listed = [(a.version.template.title, a.workload.name, a.workload.team.name, a.version.number, a.via,
                    a.is_behind) for a in found]  # fmt: skip
-    assert len(captured) == 2
+    assert len(captured) == 3  # the workloads with their teams; their template uses; the versions they name
     assert listed == [
         ("Claim prompt", "Alpha", "Claims Automation", "1.0.0", "release", True),
         ("Outage runbook", "Alpha", "Claims Automation", "1.0.0", "explicit", True),
@@ -369,6 +369,17 @@ def test_adopters_of_prefers_the_live_release_and_leaves_out_retired(world: Worl
     ]
     assert [a.workload.name for a in adopters_of(workloads=Workload.objects.filter(team__slug="claims-automation"))] \
         == ["Alpha", "Alpha", "Bravo"]  # fmt: skip
+    # Given the workloads themselves (as the dashboard has them), the same answer in two queries, and
+    # the retired ones still left out.
+    workloads = list(Workload.objects.select_related("team"))
+    assert any(w.is_retired for w in workloads)
+    with CaptureQueriesContext(connection) as captured:
+        again = adopters_of(workloads=workloads)
+    assert len(captured) == 2
+    assert again == found
+    assert [(a.workload.team.name, a.version.template.title) for a in again] == [(a.workload.team.name,
+            a.version.template.title) for a in found]  # fmt: skip
+    assert adopters_of(workloads=[w for w in workloads if w.is_retired]) == []
 
 
 def test_versions_published_leaves_out_drafts(world: World, coe_staff: User) -> None:
@@ -379,6 +390,14 @@ def test_versions_published_leaves_out_drafts(world: World, coe_staff: User) -> 
         ("outage-runbook", "1.0.0", False), ("outage-runbook", "1.1.0", False), ("outage-runbook", "2.0.0", True),
         ("claim-prompt", "1.0.0", False), ("claim-prompt", "1.0.1", True),
     ]  # fmt: skip
+
+
+def test_the_threads_awaiting_a_response_are_the_triage_queues_unanswered_ones(world: World) -> None:
+    queue = [t for t in feedback.triage_queue(filters={"status": "open"}) if t.first_response_at is None]
+    assert queue == world.waiting  # the world has some, oldest first
+    assert feedback.threads_awaiting_response(limit=10) == queue
+    assert feedback.threads_awaiting_response(limit=1) == queue[:1]
+    assert [str(t.about) for t in feedback.threads_awaiting_response(limit=10)] == [str(t.about) for t in queue]
 
 
 def test_feedback_metrics_over_a_period(world: World) -> None:

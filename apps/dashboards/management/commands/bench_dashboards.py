@@ -17,6 +17,7 @@ of queries at both sizes.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
 import json
 import os
@@ -195,6 +196,12 @@ class Command(BaseCommand):
         parser.add_argument("--output", default=str(Path(settings.BASE_DIR) / "docs" / "benchmarks.md"))
         parser.add_argument("--no-write", action="store_true", help="Print the section; leave the docs alone.")
         parser.add_argument(
+            "--only",
+            default="",
+            help="Time only these dashboards, comma-separated (e.g. compliance,adoption): prints their figures and "
+            "keeps neither var/bench/ nor the docs.",
+        )
+        parser.add_argument(
             "--report-only",
             action="store_true",
             help="Measure nothing: write the section from the figures in var/bench/.",
@@ -224,9 +231,14 @@ class Command(BaseCommand):
         self.base_settings = dict(connection.settings_dict)
         if self.base_settings["NAME"] == BENCH_DB:
             raise CommandError(f"DATABASE_URL names {BENCH_DB} itself: name the server's usual database instead.")
-        keep = opts["keep_db"] or opts["reuse"]
+        keep = bool(opts["keep_db"] or opts["reuse"] or opts["only"])  # a partial run never drops it
         self.results_dir.mkdir(parents=True, exist_ok=True)
         here, missing = _available()
+        if only := [name.strip() for name in opts["only"].split(",") if name.strip()]:
+            unknown = set(only) - set(here)
+            if unknown:
+                raise CommandError(f"No such dashboard: {', '.join(sorted(unknown))}.")
+            here = [name for name in here if name in only]
         self.stdout.write(f"Dashboards: {', '.join(here) or 'none'}; missing: {', '.join(missing) or 'none'}.")
         connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
         self.stdout.write(f"Creating and migrating {BENCH_DB}…")
@@ -239,6 +251,8 @@ class Command(BaseCommand):
             self.machine = self._machine()
             for size in sizes:
                 result = self._size(size, here, missing)
+                if only:
+                    continue  # a partial run: its lines above are the answer
                 (self.results_dir / f"dashboards-{size}.json").write_text(json.dumps(result, indent=1, default=str))
         finally:
             settings.DEBUG = debug
@@ -246,6 +260,8 @@ class Command(BaseCommand):
                 connection.creation.destroy_test_db(old_name, verbosity=0)
             else:
                 self.stdout.write(f"Kept {BENCH_DB} with the last size seeded.")
+        if only:
+            return
         section = self._section()
         self.stdout.write(section)
         if not opts["no_write"]:
@@ -253,8 +269,8 @@ class Command(BaseCommand):
 
     # --- One size ---------------------------------------------------------------------------------
 
-    def _holds(self, size: int) -> dict[str, Any] | None:
-        """The seed report if the database holds this size, seeded today, else None."""
+    def _holds(self, size: int, *, fresh_only: bool = True) -> dict[str, Any] | None:
+        """The seed report if the database holds this size, seeded today (unless not ``fresh_only``), else None."""
         from apps.telemetry.models import HourlyRollup
 
         stored = self.results_dir / f"dashboards-{size}.json"
@@ -263,13 +279,17 @@ class Command(BaseCommand):
         report = json.loads(stored.read_text()).get("seed") or {}
         events = HourlyRollup.objects.aggregate(n=Sum("requests"))["n"]
         fresh = report.get("now", "")[:10] == datetime.now(UTC).date().isoformat()
-        return report if events == size and fresh else None
+        return report if events == size and (fresh or not fresh_only) else None
 
     def _size(self, size: int, here: list[str], missing: list[str]) -> dict[str, Any]:
         from apps.dashboards import benchmarks
 
         opts = self.opts
         report = self._holds(size) if opts["reuse"] else None
+        if opts["only"] and report is None:
+            report = self._holds(size, fresh_only=False)
+            if report is None:  # a partial run never seeds: it times what another run seeded
+                raise CommandError(f"--only times a {BENCH_DB} that already holds {size:,} events; it does not.")
         if report is not None:
             self.stdout.write(f"{size:,} events: reusing {BENCH_DB} (seeded {report['now'][:16]}).")
         else:
@@ -298,6 +318,10 @@ class Command(BaseCommand):
         postgres = _PostgresCpu(BENCH_DB)
         postgres.start()
         own_before, (busy_before, _) = os.times(), _system_cpu()
+        # As a web worker does once it has loaded the application (coe_portal/gunicorn.py): what lives
+        # now (here: also what seeding left) is frozen, so the collector's full passes skip it.
+        gc.collect()
+        gc.freeze()
         clock = time.perf_counter()
         for case in cases(here, workload.slug):
             timing = measure(client, case, repeat=opts["repeat"], warmup=opts["warmup"])
@@ -307,10 +331,11 @@ class Command(BaseCommand):
                 continue
             self.stdout.write(
                 f"  {case.dashboard:<11} {case.kind:<4} {case.period:<3} {timing.status} median "
-                f"{timing.median_ms:7.1f} ms  p95 {timing.p95_ms:7.1f} ms  queries {timing.queries}  "
-                f"{timing.size_kib:,.0f} KiB"
+                f"{timing.median_ms:7.1f} ms  p95 {timing.p95_ms:7.1f} ms  CPU {timing.cpu_median_ms:7.1f} / "
+                f"{timing.cpu_p95_ms:7.1f} ms  queries {timing.queries}  {timing.size_kib:,.0f} KiB"
             )
         elapsed = time.perf_counter() - clock
+        gc.unfreeze()
         own_after, (busy_after, _) = os.times(), _system_cpu()
         own = own_after.user + own_after.system - own_before.user - own_before.system
         database = postgres.stop()
@@ -323,7 +348,7 @@ class Command(BaseCommand):
             f"other processes {cpu['other processes']:.0f} s (of {elapsed * (os.cpu_count() or 1):.0f} s)"
         )
         plans = {}
-        if size >= LARGE:
+        if size >= LARGE and not opts["only"]:
             for timing in timings:
                 if timing.p95_ms is not None and timing.p95_ms >= TARGET_P95_MS and timing.slowest:
                     ms, sql = timing.slowest[0]
@@ -428,7 +453,9 @@ class Command(BaseCommand):
             "emptied before each size, dropped afterwards.",
             f"- Method: signed in as a leader (every workload by name), each URL requested {latest['warmup']} times "
             f"untimed, then {latest['repeat']} times timed through Django's test client in the command's process "
-            "(no network, no web server, DEBUG off, no test-environment template instrumentation): the time is "
+            "(no network, no web server, DEBUG off, no test-environment template instrumentation; the heap "
+            "frozen before timing with `gc.freeze()`, as each gunicorn worker does after start-up, see "
+            "`coe_portal/gunicorn.py`): the time is "
             "middleware, view, queries and template or JSON rendering. Queries counted per request "
             "(CaptureQueriesContext). Operations: the busiest workload.",
             "",
