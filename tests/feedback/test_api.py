@@ -580,8 +580,13 @@ def test_metrics_for_the_dashboards(coe_staff, leader, template, policy, templat
     empty = api(coe_staff).get(M, {"start": (today + timedelta(days=1)).isoformat()}).data
     assert empty["response_times"]["threads"] == 0
     assert empty["response_times"]["median_first_response_hours"] is None
-    assert api(coe_staff).get(M, {"start": today.isoformat(), "end": today.isoformat()}).data["response_times"][
+    # A period of whole days, its last day included: from the day the older thread was posted ten hours
+    # ago (yesterday, when the test runs before 10:00) to today.
+    first = timezone.localtime(template_thread.created_at).date()
+    assert api(coe_staff).get(M, {"start": first.isoformat(), "end": today.isoformat()}).data["response_times"][
         "threads"] == 2  # fmt: skip
+    before = (first - timedelta(days=1)).isoformat()
+    assert api(coe_staff).get(M, {"start": before, "end": before}).data["response_times"]["threads"] == 0
 
 
 def test_metrics_name_bad_dates_and_refuse_the_teams(coe_staff, team_member, other_team_member):
