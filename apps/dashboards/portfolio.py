@@ -4,7 +4,7 @@ risk × compliance and the top movers.
 
 Money is summed in US dollars (each scorecard converted at the rate it was scored with; see
 ``_in_usd``). Everything comes from scorecards, the monthly model rollups and governance's
-compliance, in a fixed number of queries whatever the number of workloads or days.
+compliance counts, in a fixed number of queries whatever the number of workloads or days.
 
 Team members see the totals and the time series of everything the filters select; broken down
 by workload or team, their own team's workloads are named and the rest is one "Other teams"
@@ -26,7 +26,7 @@ from django.db.models.functions import TruncMonth, TruncWeek
 from django.urls import reverse
 
 from apps.accounts.models import User
-from apps.governance.services import compliance_many
+from apps.governance.services import compliance_scores
 from apps.registry.models import LifecycleStage, RiskTier, Workload
 from apps.telemetry.models import MonthlyModelRollup, Scorecard
 
@@ -146,6 +146,65 @@ def _series(scorecards: Any, bucket: str) -> list[dict[str, Any]]:
     return list(series.values())
 
 
+def _money(filters: Filters, in_scope: dict[str, Any]) -> tuple[dict[int, Any], dict[int, Any], list[dict[str, Any]]]:
+    """Per workload the period's sums (``_sums``) and the previous period's (as long, just before), and
+    the period's time series (``_series``)."""
+    previous_start = filters.start - timedelta(days=filters.days)
+    if connection.vendor == "postgresql":
+        both = Scorecard.objects.filter(day__gte=previous_start, day__lte=filters.end, **in_scope)
+        return _money_in_one_pass(both, filters.start, filters.bucket)
+    period = Scorecard.objects.filter(day__gte=filters.start, day__lte=filters.end, **in_scope)
+    previous = Scorecard.objects.filter(day__gte=previous_start, day__lt=filters.start, **in_scope)
+    return _sums(period), _sums(previous), _series(period, filters.bucket)
+
+
+# Both periods' sums per workload and the series per step, each per exchange rate, from one scan of the
+# covering index: GROUPING SETS aggregate the same rows two ways. Days before the period have no step.
+MONEY_SQL = """
+SELECT GROUPING(step), workload_id, in_period, step, usd_rate, SUM(cost), SUM(value), SUM(requests), SUM(errors),
+    SUM(CASE WHEN usd_rate IS NULL AND currency <> %s THEN 1 ELSE 0 END)
+FROM ({scorecards}) AS s
+GROUP BY GROUPING SETS ((workload_id, in_period, usd_rate), (step, usd_rate))
+"""
+
+
+def _money_in_one_pass(
+    scorecards: Any, start: date, bucket: str
+) -> tuple[dict[int, Any], dict[int, Any], list[dict[str, Any]]]:
+    """``_money`` on PostgreSQL: ``scorecards`` span both periods; the same sums, in one statement."""
+    in_period = Q(day__gte=start)
+    step = F("day") if bucket == "day" else _Truncate("day", bucket)
+    rows = scorecards.annotate(
+        in_period=Case(When(in_period, then=True), default=False),
+        step=Case(When(in_period, then=step), default=None, output_field=DateField()),
+    ).values("workload_id", "usd_rate", "currency", "cost", "value", "requests", "errors", "in_period", "step")
+    sql, params = rows.order_by().query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(MONEY_SQL.format(scorecards=sql), [REPORTING_CURRENCY, *params])
+        found = cursor.fetchall()
+    sums: dict[int, dict[str, Any]] = {}
+    before: dict[int, dict[str, Any]] = {}
+    series: dict[date, dict[str, Any]] = {}
+    for by_workload, workload_id, in_period, when, rate, cost, value, requests, errors, unconverted in found:
+        if by_workload:  # GROUPING(step) = 1: step is not in this row's grouping
+            into = sums if in_period else before
+            row = into.get(workload_id)
+            if row is None:
+                row = into[workload_id] = {"cost": ZERO, "value": ZERO, "requests": 0, "errors": 0, "unconverted": 0}
+            row["errors"] += errors or 0
+            row["unconverted"] += unconverted
+        elif when is None:  # the days before the period
+            continue
+        else:
+            row = series.get(when)
+            if row is None:
+                row = series[when] = {"step": when, "cost": ZERO, "value": ZERO, "requests": 0}
+        row["cost"] += _in_usd(cost, rate)
+        row["value"] += _in_usd(value, rate)
+        row["requests"] += requests or 0
+    return sums, before, [series[when] for when in sorted(series)]
+
+
 def _month_end(scorecards_in_scope: Any, end: date) -> dict[int, dict[str, Any]]:
     """Each workload's latest scorecard in the month of ``end`` (up to ``end``): month-end forecast
     (in dollars) and budget burn."""
@@ -178,12 +237,8 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
     workloads = list(filters.workloads().select_related("team").order_by("team__name", "name"))
     # Every scorecard belongs to a workload: without a filter, no subquery to join.
     in_scope = {"workload__in": filters.workloads().values("pk")} if filters.narrowed else {}
-    period = Scorecard.objects.filter(day__gte=filters.start, day__lte=filters.end, **in_scope)
-    previous_start = filters.start - timedelta(days=filters.days)
-    previous = Scorecard.objects.filter(day__gte=previous_start, day__lt=filters.start, **in_scope)
-    sums, before = _sums(period), _sums(previous)
+    sums, before, series = _money(filters, in_scope)
     month_end = _month_end(Scorecard.objects.filter(**in_scope), filters.end)
-    series = _series(period, filters.bucket)
 
     lines: dict[int, Line] = {}
     workload_url = _workload_urls(everything, mine)
@@ -458,13 +513,13 @@ def _stage_chart(active: list[Workload], filters: Filters) -> Chart:
 
 def _risk_compliance_chart(workloads: list[Workload], filters: Filters) -> Chart:
     live = [w for w in workloads if w.lifecycle_stage != LifecycleStage.RETIRED]
-    reports = compliance_many(workloads=live)
+    scores = compliance_scores(workloads=live)
     tiers = [(t, label) for t, label in RiskTier.choices if t != RiskTier.UNACCEPTABLE or any(
         w.risk_tier == t for w in live)]  # fmt: skip
     grid = {(t, b): 0 for t, _ in tiers for b, _ in COMPLIANCE_BANDS}
     for w in live:
-        report = reports.get(w.pk)
-        grid[(w.risk_tier, _band(report.score if report else None))] += 1
+        compliant, applicable = scores[w.pk]
+        grid[(w.risk_tier, _band(compliant / applicable if applicable else None))] += 1
     z = [[grid[(t, b)] for b, _ in COMPLIANCE_BANDS] for t, _ in tiers]
     figure = charts.figure(
         [charts.trace("heatmap", z=z, x=[label for _, label in COMPLIANCE_BANDS], y=[label for _, label in tiers],

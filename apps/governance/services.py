@@ -565,17 +565,24 @@ def _latest_attestation(workload: Workload, control: Control) -> Attestation | N
     )
 
 
+def _attestation_valid(answered: str, expires_at: datetime | None, control_hash: str, now: datetime) -> bool:
+    """Whether an attestation still counts: it answered this very control (``answered``, its content
+    hash, is the control's) and has not expired."""
+    return answered == control_hash and (expires_at is None or expires_at > now)
+
+
 def _attestation_status(
     control: Control, latest: Attestation | None, now: datetime, content_hash: str | None = None
 ) -> tuple[str, str]:
     """``content_hash``: the control's, when the caller computed it once for many workloads."""
     if latest is None:
         return State.ATTESTATION_DUE, "Not attested yet."
-    if latest.content_hash != (content_hash or control.content_hash):
+    content_hash = content_hash or control.content_hash
+    if _attestation_valid(latest.content_hash, latest.expires_at, content_hash, now):
+        return State.ATTESTED, f"Attested on {_day(latest.attested_at)}."
+    if latest.content_hash != content_hash:
         return State.ATTESTATION_DUE, f"The control changed in v{control.policy_version.number}; attest again."
-    if latest.expires_at is not None and latest.expires_at <= now:
-        return State.ATTESTATION_DUE, f"The attestation expired on {_day(latest.expires_at)}."
-    return State.ATTESTED, f"Attested on {_day(latest.attested_at)}."
+    return State.ATTESTATION_DUE, f"The attestation expired on {_day(latest.expires_at)}."
 
 
 def _status(
@@ -637,17 +644,15 @@ def _versions(controls: Iterable[Control]) -> dict[tuple[int, str], list[Control
     return found
 
 
-def _newest_attestations(
-    ids: list[int], versions: dict[tuple[int, str], list[Control]]
-) -> dict[ControlRef, Attestation]:
-    """The newest attestation per (workload, policy, control key), whichever version it answered: one
-    query, ROW_NUMBER() over each group (SQLite 3.25+, PostgreSQL). A workload attests a control a
-    few times a year, so reading them all is cheap."""
-    by_id = {c.pk: c for cs in versions.values() for c in cs if c.kind == Control.Kind.ATTESTATION}
-    if not by_id:
-        return {}
-    newest = (
-        Attestation.objects.filter(workload_id__in=ids, control_id__in=by_id)
+def _attestation_controls(versions: dict[tuple[int, str], list[Control]]) -> dict[int, Control]:
+    return {c.pk: c for cs in versions.values() for c in cs if c.kind == Control.Kind.ATTESTATION}
+
+
+def _newest_attestation_query(ids: list[int], control_ids: Iterable[int]) -> QuerySet[Attestation]:
+    """The newest attestation per (workload, policy, control key) among these controls' (the versions of
+    each): ROW_NUMBER() over each group (SQLite 3.25+, PostgreSQL)."""
+    return (
+        Attestation.objects.filter(workload_id__in=ids, control_id__in=control_ids)
         .annotate(
             rank=Window(
                 RowNumber(),
@@ -657,10 +662,21 @@ def _newest_attestations(
         )
         .filter(rank=1)
     )
+
+
+def _newest_attestations(
+    ids: list[int], versions: dict[tuple[int, str], list[Control]]
+) -> dict[ControlRef, Attestation]:
+    """The newest attestation per (workload, policy, control key), whichever version it answered: one
+    query, ROW_NUMBER() over each group (SQLite 3.25+, PostgreSQL). A workload attests a control a
+    few times a year, so reading them all is cheap."""
+    by_id = _attestation_controls(versions)
+    if not by_id:
+        return {}
     cache = Attestation._meta.get_field("control").set_cached_value
     refs = {pk: _ref(control) for pk, control in by_id.items()}
     found = {}
-    for attestation in newest:
+    for attestation in _newest_attestation_query(ids, by_id):
         cache(attestation, by_id[attestation.control_id])  # with its version, as compliance() reads it
         found[(attestation.workload_id, *refs[attestation.control_id])] = attestation
     return found
@@ -703,7 +719,7 @@ NEWEST_RESULTS_SQL = """
 SELECT DISTINCT ON (p.workload_id, p.key_no) {columns}
 FROM unnest(%s::bigint[], %s::bigint[], %s::int[]) AS p(workload_id, control_id, key_no)
 CROSS JOIN LATERAL (
-    SELECT {columns} FROM {table} AS r
+    SELECT {inner} FROM {table} AS r
     WHERE r.workload_id = p.workload_id AND r.control_id = p.control_id
     ORDER BY r.evaluated_at DESC, r.id DESC
     LIMIT 1
@@ -747,6 +763,14 @@ def _newest_results_sql(
 ) -> list[CheckResult]:
     """PostgreSQL: one statement probing exactly the (workload, version) pairs of the automated controls
     that apply, and keeping the newest per (workload, key)."""
+    rows = _newest_result_rows(applicable, versions, RESULT_FIELDS)
+    return _loaded_results(rows, connection.alias)
+
+
+def _newest_result_rows(
+    applicable: Mapping[int, list[Control]], versions: dict[tuple[int, str], list[Control]], columns: Iterable[str]
+) -> list[tuple[Any, ...]]:
+    """``_newest_results_sql``'s statement, answering ``columns`` of each newest result as tuples."""
     keys: dict[tuple[int, str], int] = {}  # (policy, key) → its number in the query
     probes: dict[int, list[tuple[int, int]]] = {}  # current control → (version, key number) to probe
     workload_ids: list[int] = []
@@ -763,12 +787,15 @@ def _newest_results_sql(
                 workload_ids.append(pk)
                 control_ids.append(version_id)
                 key_nos.append(key_no)
+    inner = dict.fromkeys(["id", "evaluated_at", *columns])  # what the outer query orders by, too
     sql = NEWEST_RESULTS_SQL.format(
-        columns=", ".join(f"r.{name}" for name in RESULT_FIELDS), table=CheckResult._meta.db_table
+        columns=", ".join(f"r.{name}" for name in columns),
+        inner=", ".join(f"r.{name}" for name in inner),
+        table=CheckResult._meta.db_table,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [_pg_array(workload_ids), _pg_array(control_ids), _pg_array(key_nos)])
-        return _loaded_results(cursor.fetchall(), connection.alias)
+        return cursor.fetchall()
 
 
 def _loaded_results(rows: list[tuple[Any, ...]], alias: str) -> list[CheckResult]:
@@ -796,11 +823,15 @@ def _newest_results_orm(ids: list[int], keys: list[list[int]]) -> QuerySet[Check
     return CheckResult.objects.filter(pk__in=newest).only(*RESULT_FIELDS).order_by()
 
 
-def _active_waivers(ids: list[int], controls: list[Control], today: date) -> dict[ControlRef, Waiver]:
-    active = Waiver.objects.filter(
+def _active_waiver_query(ids: list[int], controls: list[Control], today: date) -> QuerySet[Waiver]:
+    return Waiver.objects.filter(
         workload_id__in=ids, status=Waiver.Status.APPROVED, ends_on__gte=today,
         policy_id__in={c.policy_version.policy_id for c in controls}, control_key__in={c.key for c in controls},
-    ).order_by("-requested_at", "-id")  # fmt: skip
+    )  # fmt: skip
+
+
+def _active_waivers(ids: list[int], controls: list[Control], today: date) -> dict[ControlRef, Waiver]:
+    active = _active_waiver_query(ids, controls, today).order_by("-requested_at", "-id")
     waivers: dict[ControlRef, Waiver] = {}
     for waiver in active:  # the newest first, the one compliance() takes
         waivers.setdefault((waiver.workload_id, waiver.policy_id, waiver.control_key), waiver)
@@ -850,6 +881,68 @@ def compliance_many(*, workloads: Iterable[Workload], now: datetime | None = Non
                         now=now, content_hash=hashes.get(control.pk))
             )  # fmt: skip
     return reports
+
+
+def compliance_scores(*, workloads: Iterable[Workload], now: datetime | None = None) -> dict[int, tuple[int, int]]:
+    """Per workload id: how many of the controls that apply to it are compliant (passing, attested or
+    waived), and how many apply; ``compliance_many``'s score without its statuses, for views that only
+    count (the portfolio's risk × compliance). The same queries, but reading the few columns a count
+    needs as tuples: no model instances, no details. ``(0, 0)``: no control applies."""
+    now = now or timezone.now()
+    workloads = list(workloads)
+    scores = dict.fromkeys((workload.pk for workload in workloads), (0, 0))
+    controls = list(current_controls()) if workloads else []
+    applicable = {pk: found for pk, found in _applicable_many(workloads, controls).items() if found}
+    if not applicable:
+        return scores
+    ids = list(applicable)
+    versions = _versions(controls)
+    refs = {c.pk: ref for ref, cs in versions.items() for c in cs}
+    attested: set[ControlRef] = set()
+    hashes = {control.pk: control.content_hash for control in controls if control.kind == Control.Kind.ATTESTATION}
+    current = {_ref(control): control.pk for control in controls}
+    if by_id := _attestation_controls(versions):
+        answers = _newest_attestation_query(ids, by_id).values_list(
+            "workload_id", "control_id", "content_hash", "expires_at"
+        )
+        for workload_id, control_id, answered, expires_at in answers:
+            ref = refs[control_id]
+            if _attestation_valid(answered, expires_at, hashes[current[ref]], now):
+                attested.add((workload_id, *ref))
+    passing = {
+        (workload_id, *refs[control_id])
+        for workload_id, control_id, state in _newest_result_states(applicable, versions)
+        if state in State.COMPLIANT
+    }
+    waived = set(
+        _active_waiver_query(ids, controls, timezone.localdate(now)).values_list("workload_id", "policy_id",
+                                                                                  "control_key")
+    )  # fmt: skip
+    own = {control.pk: _ref(control) for control in controls}
+    for pk, found in applicable.items():
+        compliant = 0
+        for control in found:
+            ref = (pk, *own[control.pk])
+            compliant += ref in waived or ref in (attested if control.kind == Control.Kind.ATTESTATION else passing)
+        scores[pk] = (compliant, len(found))
+    return scores
+
+
+def _newest_result_states(
+    applicable: Mapping[int, list[Control]], versions: dict[tuple[int, str], list[Control]]
+) -> list[tuple[int, int, str]]:
+    """(workload, control version, state) of the newest result per (workload, key) of the automated
+    controls that apply."""
+    keys = [
+        [version.pk for version in versions[_ref(control)]]
+        for control in {c.pk: c for found in applicable.values() for c in found}.values()
+        if control.kind == Control.Kind.AUTOMATED
+    ]
+    if not keys:
+        return []
+    if connection.vendor == "postgresql":
+        return _newest_result_rows(applicable, versions, ("workload_id", "control_id", "state"))
+    return list(_newest_results_orm(list(applicable), keys).values_list("workload_id", "control_id", "state"))
 
 
 def _per_version(control_ids: list[int], newest: Callable[[int], Subquery], *, fallback: datetime) -> Any:

@@ -277,11 +277,13 @@ class Scorecard(models.Model):
         ordering = ["workload", "-day"]
         constraints = [models.UniqueConstraint(fields=["workload", "day"], name="telemetry_scorecard_unique")]
         indexes = [
-            # The portfolio sums a period's money per workload and per step: on PostgreSQL, read from
-            # this index alone (the rows are wide with their JSON), not from the table.
+            # The portfolio sums a period's money per workload and per step, and reads each workload's
+            # latest budget burn and forecast of the month: on PostgreSQL, from this index alone (the
+            # rows are wide with their JSON), not from the table.
             models.Index(
                 fields=["day", "workload"], name="telemetry_scorecard_day_money",
-                include=["usd_rate", "currency", "cost", "value", "requests", "errors"],
+                include=["usd_rate", "currency", "cost", "value", "requests", "errors", "budget_burn",
+                         "month_end_forecast"],
             ),
         ]  # fmt: skip
 

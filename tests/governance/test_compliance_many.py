@@ -173,6 +173,19 @@ def test_it_gives_what_compliance_gives_for_every_workload(portfolio) -> None:
     assert minimal[-1].waiver.justification == "Again."
     assert minimal[-1].detail == f"Waived until {services._day(timezone.localdate() + timedelta(days=40))}."
     assert many[portfolio["limited"].pk].score == pytest.approx(1 / 3)
+    assert services.compliance_scores(workloads=Workload.objects.order_by("pk")) == counted(many)
+
+
+def counted(reports: dict[int, services.Compliance]) -> dict[int, tuple[int, int]]:
+    """What compliance_scores should answer: each report's compliant statuses and all of them."""
+    return {pk: (sum(s.compliant for s in r.statuses), len(r.statuses)) for pk, r in reports.items()}
+
+
+def test_scores_count_what_compliance_many_gives(portfolio) -> None:
+    scores = services.compliance_scores(workloads=list(portfolio.values()))
+    assert scores[portfolio["limited"].pk] == (1, 3)
+    assert scores[portfolio["retired"].pk] == (0, 0)  # no control applies
+    assert len({score for score in scores.values()}) > 3  # the setup gives varied counts
 
 
 def test_it_agrees_at_another_moment(portfolio) -> None:
@@ -181,6 +194,7 @@ def test_it_agrees_at_another_moment(portfolio) -> None:
     many = services.compliance_many(workloads=list(portfolio.values()), now=later)
     for name, workload in portfolio.items():
         assert many[workload.pk].statuses == services.compliance(workload=workload, now=later).statuses, name
+    assert services.compliance_scores(workloads=list(portfolio.values()), now=later) == counted(many)
     assert states(many[portfolio["limited"].pk])[("cost-control", "budget")] == (State.FAILING, "")
     assert states(many[portfolio["attested"].pk])[("cost-control", "cost-owner")] == (State.ATTESTATION_DUE, "")
     assert states(many[portfolio["minimal"].pk])[("cost-control", "cost-owner")] == (
@@ -209,6 +223,15 @@ def test_its_queries_do_not_grow_with_the_workloads(portfolio, django_assert_num
 def test_no_workloads_no_queries(django_assert_num_queries) -> None:
     with django_assert_num_queries(0):
         assert services.compliance_many(workloads=[]) == {}
+        assert services.compliance_scores(workloads=[]) == {}
+
+
+def test_scores_queries_do_not_grow_with_the_workloads(portfolio, django_assert_num_queries) -> None:
+    workloads = list(Workload.objects.order_by("pk"))
+    with django_assert_num_queries(5):
+        services.compliance_scores(workloads=workloads[:2])
+    with django_assert_num_queries(5):
+        services.compliance_scores(workloads=workloads)
 
 
 def test_one_automated_control_and_no_attestation_control(coe_staff: User) -> None:
@@ -313,3 +336,7 @@ def test_the_postgresql_statements_agree_with_the_orm_queries(portfolio) -> None
     since = services._failing_since_sql(failing)
     assert since == services._failing_since_orm(failing)
     assert sorted(since.values()) == [NOW - timedelta(hours=30), NOW - timedelta(hours=2), NOW - timedelta(hours=1)]
+    assert sorted(services._newest_result_states(applicable, versions)) == sorted(
+        (r.workload_id, r.control_id, r.state) for r in loaded
+    )
+    assert services.compliance_scores(workloads=workloads) == counted(reports)
