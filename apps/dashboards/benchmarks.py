@@ -62,6 +62,7 @@ from apps.governance.models import (
 )
 from apps.library.models import Template, TemplateVersion
 from apps.registry.models import (
+    BASE_CURRENCY,
     Adoption,
     AIModel,
     DataClassification,
@@ -83,8 +84,10 @@ from apps.telemetry.models import (
     HourlyRollup,
     MonthlyModelRollup,
     Scorecard,
+    WeeklyMoney,
     latency_bucket_bounds,
 )
+from apps.telemetry.money import week_of
 from apps.telemetry.scoring import (
     ANOMALY_HISTORY_DAYS,
     ANOMALY_LABELS,
@@ -545,6 +548,29 @@ def copy_lines(table: str, columns: list[str], lines: Iterable[str]) -> None:
     with connection.cursor() as cursor:
         sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         cursor.cursor.copy_expert(sql, _Reader(_chunks(lines)), size=1 << 20)
+
+
+WEEKLY_COLUMNS = ["workload_id", "week", "currency", "usd_rate", "cost", "value", "requests", "errors", "days",
+                  "unconverted"]  # fmt: skip
+
+
+def weekly_money(scorecards: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The weekly money summary of the seeded scorecards, as ``telemetry.money.weekly_money_refresh``
+    sums it (a test checks they agree)."""
+    at = {name: SCORECARD_COLUMNS.index(name) for name in
+          ("workload_id", "day", "currency", "usd_rate", "cost", "value", "requests", "errors")}  # fmt: skip
+    weeks: dict[tuple[Any, ...], list[Any]] = {}
+    for card in scorecards:
+        day, currency, rate = card[at["day"]], card[at["currency"]], card[at["usd_rate"]]
+        key = (card[at["workload_id"]], week_of(day), currency, rate)
+        row = weeks.setdefault(key, [Decimal(0), Decimal(0), 0, 0, 0, 0])
+        row[0] += card[at["cost"]]
+        row[1] += card[at["value"]]
+        row[2] += card[at["requests"]]
+        row[3] += card[at["errors"]]
+        row[4] += 1
+        row[5] += rate is None and currency != BASE_CURRENCY
+    return [(*key, *row) for key, row in weeks.items()]
 
 
 def write_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple[Any, ...]]) -> int:
@@ -2063,6 +2089,7 @@ def seed(
     lap("hourly rollups and scoring")
     report.monthly_rows = write_rows(MonthlyModelRollup, MONTHLY_COLUMNS, writer.monthly)
     report.scorecards = write_rows(Scorecard, SCORECARD_COLUMNS, writer.scorecards)
+    write_rows(WeeklyMoney, WEEKLY_COLUMNS, weekly_money(writer.scorecards))
     report.check_results = write_rows(CheckResult, CHECK_COLUMNS, writer.checks)
     lap("monthly rollups, scorecards, check results")
     report.alerts = seed_alerts(writer)
@@ -2079,7 +2106,7 @@ def seed(
         # (Inside a transaction, as in the tests, VACUUM cannot run: statistics only.)
         with connection.cursor() as cursor:
             if not connection.in_atomic_block:
-                for model in (HourlyRollup, MonthlyModelRollup, Scorecard, CheckResult):
+                for model in (HourlyRollup, MonthlyModelRollup, Scorecard, WeeklyMoney, CheckResult):
                     cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
             cursor.execute("ANALYZE")
         lap("vacuum and analyze")

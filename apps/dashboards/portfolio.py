@@ -28,7 +28,7 @@ from django.urls import reverse
 from apps.accounts.models import User
 from apps.governance.services import compliance_scores
 from apps.registry.models import LifecycleStage, RiskTier, Workload
-from apps.telemetry.models import MonthlyModelRollup, Scorecard
+from apps.telemetry.models import MonthlyModelRollup, Scorecard, WeeklyMoney
 
 from . import charts
 from .base import (
@@ -80,34 +80,6 @@ class Line:
         return float((self.value - self.cost) / self.cost) if self.cost else None
 
 
-def _sums(scorecards: Any) -> dict[int, dict[str, Any]]:
-    """Per workload over the period: spend and value in dollars, requests, errors, and the days no
-    rate converted. Summed per exchange rate by the database and divided here: a division per group,
-    not per scorecard."""
-    # Only columns the covering index holds: PostgreSQL answers from the index alone.
-    rows = scorecards.values_list("workload_id", "usd_rate").annotate(
-        cost=Sum("cost"), value=Sum("value"), requests=Sum("requests"), errors=Sum("errors"),
-        unconverted=Sum(Case(When(Q(usd_rate__isnull=True) & ~Q(currency=REPORTING_CURRENCY), then=1), default=0)),
-    )  # fmt: skip
-    sums: dict[int, dict[str, Any]] = {}
-    for workload_id, rate, cost, value, requests, errors, unconverted in rows:
-        row = sums.get(workload_id)
-        if row is None:
-            row = sums[workload_id] = {"cost": ZERO, "value": ZERO, "requests": 0, "errors": 0, "unconverted": 0}
-        row["cost"] += _in_usd(cost, rate)
-        row["value"] += _in_usd(value, rate)
-        row["requests"] += requests or 0
-        row["errors"] += errors or 0
-        row["unconverted"] += unconverted
-    return sums
-
-
-def _in_usd(amount: Decimal | None, rate: Decimal | None) -> Decimal:
-    if amount is None:
-        return ZERO
-    return amount / rate if rate else amount
-
-
 class _Truncate(Func):
     """A date truncated to its week or month, as a date. On PostgreSQL through ``timestamp``: Django's
     ``TruncWeek`` on a date field makes it a ``timestamptz`` first, a time-zone conversion per row."""
@@ -127,81 +99,194 @@ class _Truncate(Func):
         return f"DATE_TRUNC('{self.kind}', ({sql})::timestamp)::date", params
 
 
-def _series(scorecards: Any, bucket: str) -> list[dict[str, Any]]:
-    step = F("day") if bucket == "day" else _Truncate("day", bucket)
-    rows = (
-        scorecards.annotate(step=step)
+def _in_usd(amount: Decimal | None, rate: Decimal | None) -> Decimal:
+    if amount is None:
+        return ZERO
+    return amount / rate if rate else amount
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where money is summed from: the daily scorecards, or the weekly summary of whole weeks
+    (``telemetry.WeeklyMoney``); ``day`` is the date column, ``unconverted`` counts each row's days no
+    rate converted."""
+
+    model: Any
+    day: str
+    unconverted: Any
+
+
+DAILY = _Source(Scorecard, "day", Case(When(Q(usd_rate__isnull=True) & ~Q(currency=REPORTING_CURRENCY), then=1),
+                                       default=0))  # fmt: skip
+WEEKLY = _Source(WeeklyMoney, "week", F("unconverted"))
+
+Sums = dict[int, dict[str, Any]]  # per workload: cost and value in dollars, requests, errors, unconverted days
+Series = list[dict[str, Any]]  # per step, in order: cost and value in dollars, requests
+
+
+def _sums(rows: Any, source: _Source = DAILY) -> Sums:
+    """Per workload over ``rows``: spend and value in dollars, requests, errors, and the days no rate
+    converted. Summed per exchange rate by the database and divided here: a division per group, not
+    per row."""
+    # Only columns the covering indexes hold: PostgreSQL answers from the index alone.
+    found = rows.values_list("workload_id", "usd_rate").annotate(
+        cost=Sum("cost"), value=Sum("value"), requests=Sum("requests"), errors=Sum("errors"),
+        unconverted=Sum(source.unconverted),
+    )  # fmt: skip
+    sums: Sums = {}
+    for workload_id, rate, cost, value, requests, errors, unconverted in found:
+        _add(_sums_row(sums, workload_id), rate, cost, value, requests, errors, unconverted)
+    return sums
+
+
+def _sums_row(sums: Sums, workload_id: int) -> dict[str, Any]:
+    row = sums.get(workload_id)
+    if row is None:
+        row = sums[workload_id] = {"cost": ZERO, "value": ZERO, "requests": 0, "errors": 0, "unconverted": 0}
+    return row
+
+
+def _series_row(series: dict[date, dict[str, Any]], step: date) -> dict[str, Any]:
+    row = series.get(step)
+    if row is None:
+        row = series[step] = {"step": step, "cost": ZERO, "value": ZERO, "requests": 0}
+    return row
+
+
+def _add(row: dict[str, Any], rate: Decimal | None, cost: Decimal | None, value: Decimal | None,
+         requests: int | None, errors: int | None = None, unconverted: int | None = None) -> None:  # fmt: skip
+    row["cost"] += _in_usd(cost, rate)
+    row["value"] += _in_usd(value, rate)
+    row["requests"] += requests or 0
+    if "errors" in row:
+        row["errors"] += errors or 0
+        row["unconverted"] += unconverted or 0
+
+
+def _step(source: _Source, bucket: str) -> Any:
+    return F(source.day) if bucket == "day" else _Truncate(source.day, bucket)
+
+
+def _series(rows: Any, bucket: str, source: _Source = DAILY) -> Series:
+    found = (
+        rows.annotate(step=_step(source, bucket))
         .values_list("step", "usd_rate")
         .annotate(cost=Sum("cost"), value=Sum("value"), requests=Sum("requests"))
         .order_by("step")
     )
     series: dict[date, dict[str, Any]] = {}
-    for when, rate, cost, value, requests in rows:
-        point = series.get(when)
-        if point is None:
-            point = series[when] = {"step": when, "cost": ZERO, "value": ZERO, "requests": 0}
-        point["cost"] += _in_usd(cost, rate)
-        point["value"] += _in_usd(value, rate)
-        point["requests"] += requests or 0
-    return list(series.values())
+    for when, rate, cost, value, requests in found:
+        _add(_series_row(series, when), rate, cost, value, requests)
+    return [series[when] for when in sorted(series)]
 
 
-def _money(filters: Filters, in_scope: dict[str, Any]) -> tuple[dict[int, Any], dict[int, Any], list[dict[str, Any]]]:
+def _summary_weeks(start: date, end: date, bucket: str) -> list[tuple[date, date]]:
+    """The runs of whole weeks (Monday to Sunday) inside [start, end] that the weekly summary can give,
+    as (first Monday, day after the last Sunday): each week inside one step of ``bucket`` (none for
+    days; for months, not a week across two). The days around them come from the scorecards."""
+    if bucket == "day":
+        return []
+    runs: list[tuple[date, date]] = []
+    monday = start + timedelta(days=-start.weekday() % 7)
+    while monday + timedelta(days=6) <= end:
+        after = monday + timedelta(days=7)
+        if bucket == "week" or monday.month == (after - timedelta(days=1)).month:
+            if runs and runs[-1][1] == monday:
+                runs[-1] = (runs[-1][0], after)
+            else:
+                runs.append((monday, after))
+        monday = after
+    return runs
+
+
+def _covering(runs: list[tuple[date, date]], field: str) -> Q:
+    """Rows whose ``field`` falls in one of the runs (at least one)."""
+    found = Q()
+    for first, after in runs:
+        found |= Q(**{f"{field}__gte": first, f"{field}__lt": after})
+    return found
+
+
+def _money(filters: Filters, in_scope: dict[str, Any]) -> tuple[Sums, Sums, Series]:
     """Per workload the period's sums (``_sums``) and the previous period's (as long, just before), and
-    the period's time series (``_series``)."""
-    previous_start = filters.start - timedelta(days=filters.days)
-    if connection.vendor == "postgresql":
-        both = Scorecard.objects.filter(day__gte=previous_start, day__lte=filters.end, **in_scope)
-        return _money_in_one_pass(both, filters.start, filters.bucket)
-    period = Scorecard.objects.filter(day__gte=filters.start, day__lte=filters.end, **in_scope)
-    previous = Scorecard.objects.filter(day__gte=previous_start, day__lt=filters.start, **in_scope)
-    return _sums(period), _sums(previous), _series(period, filters.bucket)
+    the period's time series (``_series``): the weeks wholly inside either period from the weekly
+    summary, the other days from the scorecards. A year is ~52 summary rows a workload and a dozen
+    days at its ends, not 365 scorecards."""
+    previous_start, previous_end = filters.start - timedelta(days=filters.days), filters.start - timedelta(days=1)
+    weeks = []  # periods of up to three months (a series per day): one pass over their scorecards costs less
+    if filters.bucket != "day":
+        weeks = _summary_weeks(previous_start, previous_end, "week") + _summary_weeks(
+            filters.start, filters.end, filters.bucket
+        )
+    daily = Scorecard.objects.filter(day__gte=previous_start, day__lte=filters.end, **in_scope)
+    weekly = None
+    if weeks:
+        daily = daily.exclude(_covering(weeks, "day"))
+        weekly = WeeklyMoney.objects.filter(_covering(weeks, "week"), **in_scope)
+    parts = []
+    for source, rows in ((DAILY, daily), (WEEKLY, weekly)):
+        if rows is None:
+            continue
+        if connection.vendor == "postgresql":
+            parts.append(_money_in_one_pass(rows, filters.start, filters.bucket, source))
+        else:
+            field = source.day
+            period = rows.filter(**{f"{field}__gte": filters.start})
+            previous = rows.filter(**{f"{field}__lt": filters.start})
+            parts.append((_sums(period, source), _sums(previous, source), _series(period, filters.bucket, source)))
+    return _merged(parts)
 
 
-# Both periods' sums per workload and the series per step, each per exchange rate, from one scan of the
-# covering index: GROUPING SETS aggregate the same rows two ways. Days before the period have no step.
+def _merged(parts: list[tuple[Sums, Sums, Series]]) -> tuple[Sums, Sums, Series]:
+    if len(parts) == 1:
+        return parts[0]
+    sums: Sums = {}
+    before: Sums = {}
+    series: dict[date, dict[str, Any]] = {}
+    for part_sums, part_before, part_series in parts:
+        for into, part in ((sums, part_sums), (before, part_before)):
+            for workload_id, found in part.items():
+                row = _sums_row(into, workload_id)
+                for key, amount in found.items():
+                    row[key] += amount
+        for found in part_series:
+            row = _series_row(series, found["step"])
+            for key in ("cost", "value", "requests"):
+                row[key] += found[key]
+    return sums, before, [series[when] for when in sorted(series)]
+
+
+# Both periods' sums per workload and the series per step, each per exchange rate, from one scan (of
+# a covering index): GROUPING SETS aggregate the same rows two ways. Rows before the period have no step.
 MONEY_SQL = """
 SELECT GROUPING(step), workload_id, in_period, step, usd_rate, SUM(cost), SUM(value), SUM(requests), SUM(errors),
-    SUM(CASE WHEN usd_rate IS NULL AND currency <> %s THEN 1 ELSE 0 END)
-FROM ({scorecards}) AS s
+    SUM(days_unconverted)
+FROM ({rows}) AS s
 GROUP BY GROUPING SETS ((workload_id, in_period, usd_rate), (step, usd_rate))
 """
 
 
-def _money_in_one_pass(
-    scorecards: Any, start: date, bucket: str
-) -> tuple[dict[int, Any], dict[int, Any], list[dict[str, Any]]]:
-    """``_money`` on PostgreSQL: ``scorecards`` span both periods; the same sums, in one statement."""
-    in_period = Q(day__gte=start)
-    step = F("day") if bucket == "day" else _Truncate("day", bucket)
-    rows = scorecards.annotate(
+def _money_in_one_pass(rows: Any, start: date, bucket: str, source: _Source = DAILY) -> tuple[Sums, Sums, Series]:
+    """On PostgreSQL: ``rows`` span both periods; the sums of ``_sums`` and ``_series``, in one statement."""
+    in_period = Q(**{f"{source.day}__gte": start})
+    annotated = rows.annotate(
         in_period=Case(When(in_period, then=True), default=False),
-        step=Case(When(in_period, then=step), default=None, output_field=DateField()),
-    ).values("workload_id", "usd_rate", "currency", "cost", "value", "requests", "errors", "in_period", "step")
-    sql, params = rows.order_by().query.sql_with_params()
+        step=Case(When(in_period, then=_step(source, bucket)), default=None, output_field=DateField()),
+        days_unconverted=source.unconverted,
+    ).values("workload_id", "usd_rate", "cost", "value", "requests", "errors", "in_period", "step", "days_unconverted")
+    sql, params = annotated.order_by().query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(MONEY_SQL.format(scorecards=sql), [REPORTING_CURRENCY, *params])
+        cursor.execute(MONEY_SQL.format(rows=sql), params)
         found = cursor.fetchall()
-    sums: dict[int, dict[str, Any]] = {}
-    before: dict[int, dict[str, Any]] = {}
+    sums: Sums = {}
+    before: Sums = {}
     series: dict[date, dict[str, Any]] = {}
     for by_workload, workload_id, in_period, when, rate, cost, value, requests, errors, unconverted in found:
         if by_workload:  # GROUPING(step) = 1: step is not in this row's grouping
-            into = sums if in_period else before
-            row = into.get(workload_id)
-            if row is None:
-                row = into[workload_id] = {"cost": ZERO, "value": ZERO, "requests": 0, "errors": 0, "unconverted": 0}
-            row["errors"] += errors or 0
-            row["unconverted"] += unconverted
-        elif when is None:  # the days before the period
-            continue
-        else:
-            row = series.get(when)
-            if row is None:
-                row = series[when] = {"step": when, "cost": ZERO, "value": ZERO, "requests": 0}
-        row["cost"] += _in_usd(cost, rate)
-        row["value"] += _in_usd(value, rate)
-        row["requests"] += requests or 0
+            _add(_sums_row(sums if in_period else before, workload_id), rate, cost, value, requests, errors,
+                 unconverted)  # fmt: skip
+        elif when is not None:  # None: the rows before the period
+            _add(_series_row(series, when), rate, cost, value, requests)
     return sums, before, [series[when] for when in sorted(series)]
 
 

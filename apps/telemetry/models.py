@@ -291,6 +291,39 @@ class Scorecard(models.Model):
         return f"{self.workload} {self.day}"
 
 
+class WeeklyMoney(models.Model):
+    """A workload's scorecards of one week (Monday to Sunday) summed per exchange rate: the money the
+    portfolio adds up, so that a year is some fifty rows a workload rather than 365 (the weeks wholly
+    inside a period come from here, the days at its ends from the scorecards). Sums in the workload's
+    currency, as the scorecards hold them; converted per rate when read, as the scorecards are.
+    Refreshed with the scorecards it sums (``rollups.weekly_money_refresh``)."""
+
+    workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="+", db_index=False)
+    week = models.DateField(help_text="The week's Monday.")
+    currency = models.CharField(max_length=3)
+    usd_rate = models.DecimalField(max_digits=18, decimal_places=8, null=True, blank=True)
+    cost = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    value = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+    requests = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    days = models.SmallIntegerField(default=0, help_text="Scorecards summed.")
+    unconverted = models.SmallIntegerField(default=0, help_text="Of them, days no rate converted (not dollars).")
+
+    class Meta:
+        ordering = ["workload", "week"]
+        indexes = [
+            models.Index(fields=["workload", "week"], name="telemetry_weekly_money_wl"),
+            # What the portfolio reads, from the index alone on PostgreSQL.
+            models.Index(
+                fields=["week", "workload"], name="telemetry_weekly_money_week",
+                include=["usd_rate", "currency", "cost", "value", "requests", "errors", "unconverted"],
+            ),
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"{self.workload_id} week of {self.week} at {self.usd_rate}"
+
+
 class Alert(models.Model):
     """Something the owning team and the CoE should look at. ``key`` deduplicates: one open alert
     per key and workload."""

@@ -26,6 +26,7 @@ from apps.registry.selectors import Rates
 
 from . import alerts, stats
 from .models import LATENCY_BUCKETS, QUALITY_BUCKETS, Alert, HourlyRollup, Scorecard
+from .money import weekly_money_refresh
 from .rollups import monthly_refresh
 
 ANOMALY_HISTORY_DAYS = 14
@@ -294,7 +295,8 @@ def _sharing_rollups(score: Callable[..., Scorecard]) -> Callable[..., Scorecard
 # score_days: a workload's days in one pass. What does not change while its days are scored is read
 # once (the workload, how its live release went live, that release's first hour of telemetry, the
 # exchange rates, on PostgreSQL the rollups); each month the days fall in is refreshed once, at the
-# end, instead of once per day (the monthly rows depend on the hourly rollups only).
+# end, instead of once per day (the monthly rows depend on the hourly rollups only), and so is each
+# week's money summary.
 @dataclass
 class _Pass:
     workload: Workload
@@ -325,7 +327,7 @@ def score_days(
     """Score a workload's days, oldest first, in one pass: the scorecards, checks and alerts of
     ``score_day`` for each day in turn, governance's controls evaluated on the complete days (with
     ``evaluate_controls``; a day still running is scored without them, as the quarter-hourly task
-    does), each month the days fall in refreshed once at the end; all in one transaction."""
+    does), each month and week the days fall in refreshed once at the end; all in one transaction."""
     now = now or timezone.now()
     workload = Workload.objects.select_related("live_release", "team").get(pk=workload.pk)
     state = _Pass(workload=workload)
@@ -346,6 +348,7 @@ def score_days(
                                        now=now))  # fmt: skip
             for month in sorted(state.months):
                 monthly_refresh(workload_id=workload.pk, month=month)
+            weekly_money_refresh(workload_id=workload.pk, days=days)
     finally:
         _SHARED.reset(shared)
         _PASS.reset(token)
@@ -435,6 +438,8 @@ def score_day(
                 results = governance.check_record(workload=workload, metrics=card.metrics)
             alerts.from_controls(workload=workload, results=results, day=day)
         alerts.from_scorecard(workload=workload, card=card)
+        if current is None:  # with the card it sums; a pass refreshes its weeks at its end
+            weekly_money_refresh(workload_id=workload.pk, days=[day])
     if current is not None:
         current.months.add(day.replace(day=1))
     else:

@@ -25,6 +25,7 @@ from apps.accounts.models import Team, User
 from apps.dashboards.filters import period_bounds
 from apps.registry.models import Workload
 from apps.telemetry.models import Scorecard
+from apps.telemetry.money import weekly_money_refresh
 from tests.registry.factories import WorkloadFactory
 
 from .conftest import sign_in
@@ -52,6 +53,8 @@ def _cards(workload: Workload, days: range, cost: str, value: str) -> None:
             workload=workload, day=today - timedelta(days=n), computed_at=timezone.now(), complete=True,
             requests=100, cost=Decimal(cost), value=Decimal(value), currency="USD",
         )  # fmt: skip
+    # As scoring does with every card it writes: the portfolio reads whole weeks from the summary.
+    weekly_money_refresh(workload_id=workload.pk, days=[today - timedelta(days=n) for n in days])
 
 
 def test_a_leader_narrows_the_portfolio_follows_a_number_and_exports_it(

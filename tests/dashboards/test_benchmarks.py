@@ -18,7 +18,8 @@ from apps.governance import services as governance
 from apps.governance.models import CheckResult, Control
 from apps.registry.models import ExchangeRate, Release, ReleaseEvent, Workload
 from apps.telemetry import stats
-from apps.telemetry.models import LATENCY_BUCKETS, HourlyRollup, MonthlyModelRollup, Scorecard
+from apps.telemetry.models import LATENCY_BUCKETS, HourlyRollup, MonthlyModelRollup, Scorecard, WeeklyMoney
+from apps.telemetry.money import weekly_money_refresh
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
 EVENTS = 600
@@ -174,3 +175,14 @@ def test_check_results_are_one_per_complete_scored_day_and_automated_control(see
         assert results.count() == days * len(automated)
         checked += results.count()
     assert checked
+
+
+def test_the_weekly_money_summary_is_what_scoring_would_write(seeded: benchmarks.SeedReport) -> None:
+    fields = ("workload_id", "week", "currency", "usd_rate", "cost", "value", "requests", "errors", "days",
+              "unconverted")  # fmt: skip
+    seeded_rows = sorted(WeeklyMoney.objects.values_list(*fields), key=str)
+    assert len(seeded_rows) > 10
+    for workload_id in Workload.objects.values_list("pk", flat=True):
+        days = Scorecard.objects.filter(workload_id=workload_id).values_list("day", flat=True)
+        weekly_money_refresh(workload_id=workload_id, days=list(days))
+    assert sorted(WeeklyMoney.objects.values_list(*fields), key=str) == seeded_rows

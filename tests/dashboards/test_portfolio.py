@@ -17,7 +17,8 @@ from apps.dashboards import portfolio
 from apps.dashboards.base import OTHER_TEAMS
 from apps.dashboards.filters import Filters
 from apps.registry.models import Workload
-from apps.telemetry.models import MonthlyModelRollup, Scorecard
+from apps.telemetry.models import MonthlyModelRollup, Scorecard, WeeklyMoney
+from apps.telemetry.money import weekly_money_refresh
 from tests.registry.factories import AIModelFactory, WorkloadFactory
 
 pytestmark = pytest.mark.django_db
@@ -27,11 +28,13 @@ TODAY = timezone.now().date()
 
 def card(workload: Workload, day: date, *, cost: str, value: str, requests: int = 100, errors: int = 0,
          usd_rate: str | None = None, **extra) -> Scorecard:  # type: ignore[no-untyped-def]  # fmt: skip
-    return Scorecard.objects.create(
+    made = Scorecard.objects.create(
         workload=workload, day=day, computed_at=timezone.now(), complete=True, requests=requests, errors=errors,
         cost=Decimal(cost), value=Decimal(value), currency=workload.currency,
         usd_rate=Decimal(usd_rate) if usd_rate else None, **extra,
     )  # fmt: skip
+    weekly_money_refresh(workload_id=workload.pk, days=[day])  # as scoring does with every card it writes
+    return made
 
 
 @pytest.fixture
@@ -229,3 +232,63 @@ def test_the_one_pass_sums_agree_with_the_three_queries(bucket, portfolio_world,
     expected = (portfolio._sums(period), portfolio._sums(previous), portfolio._series(period, bucket))
     assert exact(portfolio._money_in_one_pass(both, start, bucket)) == exact(expected)
     assert set(expected[0]) == {theirs.pk, pounds.pk}
+
+
+def all_daily(start: date, end: date, bucket: str, **scope):  # type: ignore[no-untyped-def]
+    """What ``_money`` answers, from the scorecards alone (no weekly summary)."""
+    days = (end - start).days + 1
+    every = Scorecard.objects.filter(**scope)
+    period = every.filter(day__gte=start, day__lte=end)
+    previous = every.filter(day__gte=start - timedelta(days=days), day__lt=start)
+    return portfolio._sums(period), portfolio._sums(previous), portfolio._series(period, bucket)
+
+
+@pytest.mark.parametrize("days_back", [6, 29, 45, 91, 200, 400, 700])
+def test_whole_weeks_from_the_summary_and_the_rest_from_scorecards_give_the_same_sums(
+    days_back, portfolio_world, other_team
+):  # type: ignore[no-untyped-def]
+    """Periods of every bucket (days, weeks, months) and length, starting any weekday: the summary's
+    weeks and the days around them add up to what the scorecards alone give, whatever the rates."""
+    *_, theirs = portfolio_world
+    pounds = WorkloadFactory(name="Pound Notes", team=other_team, currency="GBP")
+    for n in range(0, 900, 3):  # every third day over two and a half years, a rate changing each month
+        day = TODAY - timedelta(days=n)
+        card(pounds, day, cost=f"{n % 17}.25", value="3.5", requests=n, errors=n % 3,
+             usd_rate=None if n % 7 == 0 else f"0.{70 + day.month}")  # fmt: skip
+    start = TODAY - timedelta(days=days_back)
+    filters, form = Filters.from_query({"period": "custom", "start": start.isoformat(), "end": TODAY.isoformat()})
+    assert not form.errors
+    found = portfolio._money(filters, {})
+    assert exact(found) == exact(all_daily(start, TODAY, filters.bucket))
+    assert found[0][pounds.pk]["requests"] > 0
+    if filters.bucket != "day":
+        assert portfolio._summary_weeks(start, TODAY, filters.bucket)  # the summary was read
+    scope = {"workload__in": Workload.objects.filter(team=other_team).values("pk")}
+    narrowed = portfolio._money(filters, scope)
+    assert exact(narrowed) == exact(all_daily(start, TODAY, filters.bucket, **scope))
+    assert set(narrowed[0]) == {theirs.pk, pounds.pk}
+
+
+def test_summary_weeks_are_whole_and_inside_one_step() -> None:
+    monday = date(2026, 6, 1)  # a Monday and the 1st
+    assert portfolio._summary_weeks(monday, monday + timedelta(days=13), "week") == [(monday, monday + timedelta(14))]
+    assert portfolio._summary_weeks(monday + timedelta(1), monday + timedelta(days=13), "week") == [
+        (monday + timedelta(7), monday + timedelta(14))
+    ]
+    assert portfolio._summary_weeks(monday, monday + timedelta(days=5), "week") == []
+    assert portfolio._summary_weeks(monday, monday + timedelta(days=90), "day") == []
+    # Months: the week of 29 June - 5 July spans two months and is left to the scorecards.
+    runs = portfolio._summary_weeks(monday, date(2026, 7, 31), "month")
+    assert runs == [(monday, date(2026, 6, 29)), (date(2026, 7, 6), date(2026, 7, 27))]
+
+
+def test_a_refresh_replaces_the_week(portfolio_world):  # type: ignore[no-untyped-def]
+    ours = portfolio_world[0]
+    monday = TODAY - timedelta(days=TODAY.weekday())
+    week = WeeklyMoney.objects.get(workload=ours, week=monday)
+    assert week.days == min(TODAY.weekday() + 1, 10)
+    assert week.cost == Decimal(10) * week.days
+    Scorecard.objects.filter(workload=ours, day=TODAY).update(cost=Decimal(110))
+    weekly_money_refresh(workload_id=ours.pk, days=[TODAY])
+    assert WeeklyMoney.objects.get(workload=ours, week=monday).cost == Decimal(10) * week.days + 100
+

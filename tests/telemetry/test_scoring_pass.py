@@ -19,7 +19,7 @@ from apps.governance.models import CheckResult
 from apps.registry import services as registry
 from apps.registry.models import Release, ReleaseEvent
 from apps.telemetry import rollups, scoring, tasks
-from apps.telemetry.models import Alert, HourlyRollup, MonthlyModelRollup, Scorecard
+from apps.telemetry.models import Alert, HourlyRollup, MonthlyModelRollup, Scorecard, WeeklyMoney
 
 from .helpers import roll, send, send_day
 
@@ -88,6 +88,7 @@ def _outcome(workload) -> dict[str, list]:  # type: ignore[no-untyped-def]
         row["regression"].pop("since", None)
         cards.append(row)
     monthly_fields = [f.attname for f in MonthlyModelRollup._meta.concrete_fields if f.attname not in skip]
+    weekly_fields = [f.attname for f in WeeklyMoney._meta.concrete_fields if f.attname not in skip]
     return {
         "cards": cards,
         "checks": list(
@@ -112,6 +113,7 @@ def _outcome(workload) -> dict[str, list]:  # type: ignore[no-untyped-def]
             for notification in Notification.objects.filter(title__startswith=workload.name)
         ),
         "monthly": sorted(MonthlyModelRollup.objects.filter(workload=workload).values(*monthly_fields), key=repr),
+        "weekly": sorted(WeeklyMoney.objects.filter(workload=workload).values(*weekly_fields), key=repr),
     }
 
 
@@ -135,6 +137,16 @@ def test_one_pass_over_a_workloads_days_scores_them_as_scoring_day_by_day_does(t
     assert got["alerts"] == expected["alerts"]
     assert got["notifications"] == expected["notifications"]
     assert got["monthly"] == expected["monthly"]
+    assert got["weekly"] == expected["weekly"]
+    # Each week's money summary sums that week's scorecards.
+    weeks = {}
+    for card in got["cards"]:
+        week = weeks.setdefault(card["day"] - timedelta(days=card["day"].weekday()), [Decimal(0), Decimal(0), 0, 0])
+        week[0], week[1], week[2], week[3] = week[0] + card["cost"], week[1] + card["value"], week[2] + card[
+            "requests"], week[3] + 1  # fmt: skip
+    assert {(row["week"], row["cost"], row["value"], row["requests"], row["days"]) for row in got["weekly"]} == {
+        (week, *sums) for week, sums in weeks.items()
+    }
     # The history exercised what a pass shares: anomalies, drift, the regression check, failing
     # and passing controls (not on today, still running), two models and releases in the months.
     assert {"anomaly", "rollback", "control"} <= {alert[0] for alert in got["alerts"]}
