@@ -632,6 +632,23 @@ def workloads_with_telemetry(*, start: datetime, end: datetime) -> list[int]:
     )
 
 
+# The daily task finalises yesterday at 00:20 UTC (settings.CELERY_BEAT_SCHEDULE); from this time on,
+# a yesterday still without its final card lost that run (the broker down, its tasks gone).
+FINAL_CATCH_UP_AFTER = time(0, 50)
+
+
+def unfinished_yesterday(*, now: datetime) -> list[int]:
+    """The workloads with telemetry yesterday whose scorecard of yesterday is not final (missing, or
+    scored while the day still ran), once the daily run has had its chance: scored again with
+    controls, they get the final card the lost run would have written. Empty before then."""
+    if now.time() < FINAL_CATCH_UP_AFTER:
+        return []
+    yesterday = now.date() - timedelta(days=1)
+    start, end = day_bounds(yesterday)
+    final = set(Scorecard.objects.filter(day=yesterday, complete=True).values_list("workload_id", flat=True))
+    return [pk for pk in workloads_with_telemetry(start=start, end=end) if pk not in final]
+
+
 def open_alert_counts(workload_ids: list[int]) -> dict[int, int]:
     rows = (
         Alert.objects.filter(workload_id__in=workload_ids, resolved_at__isnull=True)

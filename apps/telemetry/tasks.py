@@ -66,13 +66,19 @@ def score_workload_days_task(workload_id: int, days: list[str], evaluate_control
 
 @shared_task(queue="scoring", **OPTIONS)
 def score_today_task() -> int:
-    """Beat, every 15 minutes: refresh today's scorecards (controls are evaluated daily)."""
+    """Beat, every 15 minutes: refresh today's scorecards (controls are evaluated daily); and
+    finalise yesterday where the daily run was lost (``scoring.unfinished_yesterday``: Redis keeps
+    nothing on disk, so a broker restart around 00:20 would otherwise leave yesterday unfinished)."""
     rollups.rollup_pending()
-    today = timezone.now().date()
+    now = timezone.now()
+    today = now.date()
     start, end = scoring.day_bounds(today)
     ids = scoring.workloads_with_telemetry(start=start, end=end)
     for workload_id in ids:
         score_workload_day_task.delay(workload_id, today.isoformat(), False)
+    yesterday = (today - timedelta(days=1)).isoformat()
+    for workload_id in scoring.unfinished_yesterday(now=now):
+        score_workload_day_task.delay(workload_id, yesterday, True)
     return len(ids)
 
 

@@ -14,8 +14,10 @@ from apps.governance import services as governance
 from apps.governance.models import CheckResult
 from apps.registry import services as registry
 from apps.registry.models import Release, ReleaseEvent
+from apps.telemetry import scoring
 from apps.telemetry.models import Alert, Scorecard
 from apps.telemetry.scoring import score_day
+from tests.registry.factories import WorkloadFactory
 
 from .helpers import roll, send_day
 
@@ -303,3 +305,23 @@ def test_money_is_in_the_workload_currency_at_the_day_rate(workload, team_member
     assert card.token_cost == Decimal("0.0405")  # 0.045 USD × 0.9
     assert card.value == Decimal("50.0000")  # 100 successes × 0.50 EUR: value is already in euros
     assert card.roi == pytest.approx((50 - 0.0405) / 0.0405, rel=1e-3)
+
+
+def test_yesterday_left_unfinished_by_a_lost_daily_run_is_found_after_its_time(workload, other_workload):
+    """The daily run finalises yesterday at 00:20; where it was lost (a broker restart took its tasks),
+    the quarter-hourly task finds the workloads whose yesterday is not final, from 00:50 on."""
+    quiet = WorkloadFactory(name="Quiet Workload", team=workload.team)  # no telemetry yesterday
+    for each in (workload, other_workload):
+        send_day(each, ago(1), n=20)
+    roll()
+    midnight = datetime.combine(today(), time.min, tzinfo=UTC)
+    # Scored while yesterday still ran (the quarter-hourly task at 23:45): not final.
+    for each in (workload, other_workload):
+        score_day(workload=each, day=ago(1), evaluate_controls=False, now=midnight - timedelta(minutes=15))
+    assert scoring.unfinished_yesterday(now=midnight + timedelta(minutes=40)) == []  # the daily run may come
+    late = midnight + timedelta(minutes=50)
+    assert sorted(scoring.unfinished_yesterday(now=late)) == sorted([workload.pk, other_workload.pk])
+    score_day(workload=workload, day=ago(1), evaluate_controls=True, now=late)  # what the catch-up runs
+    assert Scorecard.objects.get(workload=workload, day=ago(1)).complete
+    assert scoring.unfinished_yesterday(now=late) == [other_workload.pk]
+    assert quiet.pk not in scoring.unfinished_yesterday(now=late)
