@@ -30,6 +30,7 @@ from .models import (
     ModelPrice,
     Release,
     ReleaseEvent,
+    RiskTier,
     Tag,
     Workload,
 )
@@ -173,6 +174,24 @@ def workload_register(
     return workload
 
 
+RISK_ORDER = [RiskTier.MINIMAL, RiskTier.LIMITED, RiskTier.HIGH, RiskTier.UNACCEPTABLE]
+
+
+def _guard_risk_tier(actor: User | None, workload: Workload, new: str | None) -> None:
+    """A team may raise its workload's risk tier, not lower it: the tier decides which controls apply
+    and whether releases need the CoE's approval, so lowering it is the CoE's call (actor None: the
+    system, e.g. a data migration)."""
+    if new is None or new not in RISK_ORDER or workload.risk_tier not in RISK_ORDER:
+        return
+    lowered = RISK_ORDER.index(new) < RISK_ORDER.index(workload.risk_tier)
+    if lowered and actor is not None and not actor.is_coe_staff:
+        raise ApplicationError(
+            f"Only CoE staff can lower a workload's risk tier (from {RiskTier(workload.risk_tier).label} to "
+            f"{RiskTier(new).label}): it decides which controls apply and whether releases need approval. "
+            "Ask the CoE, or open a feedback thread about the workload."
+        )
+
+
 @transaction.atomic
 def workload_update(
     *,
@@ -189,6 +208,7 @@ def workload_update(
     workload = Workload.objects.select_for_update().get(pk=workload.pk)
     if workload.is_retired and fields.get("lifecycle_stage", LifecycleStage.RETIRED) != LifecycleStage.RETIRED:
         raise ApplicationError("A retired workload cannot come back; register a new one.")
+    _guard_risk_tier(actor, workload, fields.get("risk_tier"))
     before = _snapshot(workload, fields)
     for field, value in fields.items():
         setattr(workload, field, value)

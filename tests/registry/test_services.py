@@ -111,6 +111,21 @@ class TestWorkloadUpdate:
         workload.refresh_from_db()
         assert workload.data_classification == "internal"
 
+    def test_a_team_raises_its_risk_tier_but_only_the_coe_lowers_it(self, workload, team_member, coe_staff) -> None:
+        """The tier decides which controls apply and whether releases need the CoE's approval."""
+        initial = workload.risk_tier
+        assert initial != "high"
+        services.workload_update(actor=team_member, workload=workload, risk_tier="high")
+        with pytest.raises(ApplicationError, match="Only CoE staff can lower a workload's risk tier"):
+            services.workload_update(actor=team_member, workload=workload, risk_tier="minimal")
+        workload.refresh_from_db()
+        assert workload.risk_tier == "high"
+        services.workload_update(actor=coe_staff, workload=workload, risk_tier="limited")
+        workload.refresh_from_db()
+        assert workload.risk_tier == "limited"
+        changes = [e.changes for e in AuditEvent.objects.filter(action="workload.update").order_by("id")]
+        assert [c["risk_tier"] for c in changes] == [[initial, "high"], ["high", "limited"]]
+
     def test_a_retired_workload_stays_retired(self, workload, team_member) -> None:
         services.workload_retire(actor=team_member, workload=workload, reason="Replaced")
         with pytest.raises(ApplicationError, match="retired"):

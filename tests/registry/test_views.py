@@ -678,8 +678,9 @@ class TestPromoteAndRollback:
 
 
 class TestWorkloadHistory:
-    def test_history_reads_as_before_and_after(self, client_for, team_member, workload) -> None:
-        services.workload_update(actor=team_member, workload=workload, name="Claims Helper", risk_tier="minimal")
+    def test_history_reads_as_before_and_after(self, client_for, team_member, coe_staff, workload) -> None:
+        # Lowering the risk tier is the CoE's call.
+        services.workload_update(actor=coe_staff, workload=workload, name="Claims Helper", risk_tier="minimal")
         _release(workload, team_member, "1.0.0", promote=True)
         content = client_for(team_member).get(reverse("registry:workload-history", args=[workload.slug])).content
         content = content.decode()
