@@ -8,11 +8,17 @@ from apps.core.admin import AuditedModelAdmin
 from .models import Alert, IngestionKey, PullSource, Scorecard
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(AuditedModelAdmin):
+    """Look, never add, change or delete: keys are revoked by their team (audited), scorecards and
+    alerts are computed; a deletion here would leave no trace of what went."""
+
     def has_add_permission(self, request):  # type: ignore[no-untyped-def]
         return False
 
     def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return False
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
         return False
 
 

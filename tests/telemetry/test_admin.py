@@ -32,3 +32,12 @@ def test_a_pull_source_hides_its_authorization_header(admin_client, workload, te
     page = admin_client.get(f"/admin/telemetry/pullsource/{source.pk}/change/")
     assert page.status_code == 200
     assert b"s3cret-value" not in page.content
+
+
+def test_keys_scorecards_and_alerts_cannot_be_deleted_in_the_admin(admin_client, key_pair):
+    """A key is revoked by its team (audited), not deleted without a trace; cards and alerts are computed."""
+    key, _ = key_pair
+    assert admin_client.post(f"/admin/telemetry/ingestionkey/{key.pk}/delete/", {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [key.pk], "post": "yes"}
+    assert admin_client.post("/admin/telemetry/ingestionkey/", bulk).status_code in (200, 302)
+    key.refresh_from_db()  # still there: the bulk action is not offered
