@@ -105,15 +105,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "apps.core.request_limits.RequestLimitsMiddleware",  # 413 and the API's 415, before CSRF reads a body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "apps.accounts.middleware.SessionTimeoutMiddleware",  # idle and absolute timeouts; needs auth and messages
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "apps.core.middleware.ApplicationErrorMiddleware",
+    "apps.core.middleware.ServiceUnavailableMiddleware",  # PostgreSQL or Redis away: 503 + Retry-After
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -333,12 +336,114 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 AXES_VERBOSE = False
 
-SESSION_COOKIE_AGE = _env_int("SESSION_COOKIE_AGE", 60 * 60 * 12)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cookie
 
+# --- Sessions and sign-in hardening ------------------------------------------------------
+# Sessions live in the database (Django's default, named here because "sign out everywhere"
+# and the timeouts are written for it; they work with any store). apps/accounts/middleware.py
+# ends a session after SESSION_IDLE_TIMEOUT seconds without activity and SESSION_ABSOLUTE_TIMEOUT
+# seconds after sign-in, whatever the activity; the cookie lasts as long as the latter.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# SESSION_COOKIE_AGE is the older name of the absolute timeout, still read.
+SESSION_ABSOLUTE_TIMEOUT = _env_int("SESSION_ABSOLUTE_TIMEOUT", _env_int("SESSION_COOKIE_AGE", 60 * 60 * 12))
+SESSION_IDLE_TIMEOUT = _env_int("SESSION_IDLE_TIMEOUT", 60 * 60)
+if SESSION_IDLE_TIMEOUT < 60 or SESSION_ABSOLUTE_TIMEOUT < 60:
+    raise ImproperlyConfigured(
+        "SESSION_IDLE_TIMEOUT and SESSION_ABSOLUTE_TIMEOUT are seconds, at least 60; "
+        f"got {SESSION_IDLE_TIMEOUT} and {SESSION_ABSOLUTE_TIMEOUT}."
+    )
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_TIMEOUT
+# Two-step sign-in (TOTP) for local accounts: the name authenticator apps show, and how long
+# the code step waits after a right password before the password must be typed again.
+MFA_ISSUER = env.str("MFA_ISSUER", default="") or SITE_NAME
+MFA_PENDING_SECONDS = 5 * 60
+# Wrong codes are logged as failed sign-ins (they count toward the lockout): never the codes themselves.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "code"]
+
+# --- Single sign-on (OIDC) --------------------------------------------------------------
+# docs/sso.md. On only when OIDC_RP_CLIENT_ID is set; with it unset nothing below changes the
+# portal. With OIDC_ISSUER the endpoints come from the provider's discovery document, fetched on
+# the first sign-in and kept for the process's life (apps/accounts/sso.py), not here: a provider
+# that is down must not stop the portal, or manage.py, from starting.
+
+OIDC_RP_CLIENT_ID = env.str("OIDC_RP_CLIENT_ID", default="").strip()
+SSO_ENABLED = bool(OIDC_RP_CLIENT_ID)
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_RP_CLIENT_SECRET", default="")
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").strip()  # exactly as the provider spells it
+OIDC_OP_AUTHORIZATION_ENDPOINT = env.str("OIDC_OP_AUTHORIZATION_ENDPOINT", default="").strip()
+OIDC_OP_TOKEN_ENDPOINT = env.str("OIDC_OP_TOKEN_ENDPOINT", default="").strip()
+OIDC_OP_USER_ENDPOINT = env.str("OIDC_OP_USER_ENDPOINT", default="").strip()
+OIDC_OP_JWKS_ENDPOINT = env.str("OIDC_OP_JWKS_ENDPOINT", default="").strip()
+OIDC_RP_SIGN_ALGO = env.str("OIDC_RP_SIGN_ALGO", default="RS256").strip()
+OIDC_RP_SCOPES = env.str("OIDC_RP_SCOPES", default="openid email profile").strip()
+# client_secret_basic, the method every provider must support (RFC 6749 2.3.1); false: client_secret_post.
+OIDC_TOKEN_USE_BASIC_AUTH = _env_bool("OIDC_TOKEN_USE_BASIC_AUTH", True)
+OIDC_USE_PKCE = _env_bool("OIDC_USE_PKCE", True)
+OIDC_ALLOW_HTTP = _env_bool("OIDC_ALLOW_HTTP", DEBUG)  # plain http:// provider URLs: a laptop's test provider
+OIDC_TIMEOUT = _env_int("OIDC_TIMEOUT", 10)  # seconds per call to the provider (the library's default: forever)
+OIDC_CLOCK_SKEW_SECONDS = _env_int("OIDC_CLOCK_SKEW_SECONDS", 60)  # leeway for the ID token's exp and iat
+OIDC_CREATE_USER = _env_bool("OIDC_CREATE_USER", True)  # false: only people with an account here may sign in
+# People are matched by email; only an address the provider says it verified can claim an account.
+OIDC_REQUIRE_EMAIL_VERIFIED = _env_bool("OIDC_REQUIRE_EMAIL_VERIFIED", True)
+# Group mapping, re-applied at every SSO sign-in. An empty setting leaves that role (or teams) to the admin.
+OIDC_GROUPS_CLAIM = env.str("OIDC_GROUPS_CLAIM", default="groups").strip()
+OIDC_COE_STAFF_GROUPS = _env_list("OIDC_COE_STAFF_GROUPS", [])
+OIDC_LEADERSHIP_GROUPS = _env_list("OIDC_LEADERSHIP_GROUPS", [])
+OIDC_TEAM_GROUP_PREFIX = env.str("OIDC_TEAM_GROUP_PREFIX", default="")  # e.g. team: -> team:<slug>
+# Local accounts (username and password); off: only SSO signs people in. Personal API tokens work either way.
+LOCAL_LOGIN_ENABLED = _env_bool("LOCAL_LOGIN_ENABLED", True)
+# mozilla-django-oidc's own settings, fixed: the portal's views and backend live in apps/accounts/sso.py.
+OIDC_AUTHENTICATION_CALLBACK_URL = "oidc:callback"
+OIDC_STORE_ACCESS_TOKEN = OIDC_STORE_ID_TOKEN = False  # the provider's tokens are used once, never kept
+
+if SSO_ENABLED:
+    _oidc_endpoints = {
+        "OIDC_OP_AUTHORIZATION_ENDPOINT": OIDC_OP_AUTHORIZATION_ENDPOINT,
+        "OIDC_OP_TOKEN_ENDPOINT": OIDC_OP_TOKEN_ENDPOINT,
+        "OIDC_OP_USER_ENDPOINT": OIDC_OP_USER_ENDPOINT,
+        "OIDC_OP_JWKS_ENDPOINT": OIDC_OP_JWKS_ENDPOINT,
+    }
+    if not OIDC_ISSUER and not all(_oidc_endpoints.values()):
+        _missing = ", ".join(name for name, value in _oidc_endpoints.items() if not value)
+        raise ImproperlyConfigured(f"OIDC_RP_CLIENT_ID is set: set OIDC_ISSUER, or all the endpoints ({_missing}).")
+    if not OIDC_RP_CLIENT_SECRET:
+        raise ImproperlyConfigured("OIDC_RP_CLIENT_ID is set: set OIDC_RP_CLIENT_SECRET too.")
+    if OIDC_RP_SIGN_ALGO not in {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "HS256"}:
+        raise ImproperlyConfigured(f"OIDC_RP_SIGN_ALGO must be RS256, RS/ES256-512 or HS256: {OIDC_RP_SIGN_ALGO!r}.")
+    if "openid" not in OIDC_RP_SCOPES.split() or "email" not in OIDC_RP_SCOPES.split():
+        raise ImproperlyConfigured(f"OIDC_RP_SCOPES must include openid and email; got {OIDC_RP_SCOPES!r}.")
+    for _name, _url in {"OIDC_ISSUER": OIDC_ISSUER, **_oidc_endpoints}.items():
+        if _url and urlsplit(_url).scheme not in ({"https", "http"} if OIDC_ALLOW_HTTP else {"https"}):
+            raise ImproperlyConfigured(f"{_name} must be an https:// URL (OIDC_ALLOW_HTTP for http://); got {_url!r}.")
+    AUTHENTICATION_BACKENDS.append("apps.accounts.sso.PortalOIDCBackend")
+    AXES_WHITELIST_CALLABLE = "apps.accounts.sso.axes_skips_sso_callback"  # no username: see there
+if not LOCAL_LOGIN_ENABLED:
+    if not SSO_ENABLED:
+        raise ImproperlyConfigured("LOCAL_LOGIN_ENABLED is off and SSO is not on: nobody could sign in.")
+    # Django's groups and permissions (the admin) stay; its password check goes, for every form.
+    AUTHENTICATION_BACKENDS[AUTHENTICATION_BACKENDS.index("django.contrib.auth.backends.ModelBackend")] = (
+        "apps.accounts.sso.PasswordlessModelBackend"
+    )
+
 # --- API --------------------------------------------------------------------------------
+
+# Requests per minute per person (session or personal token) and per address when signed out, counted
+# in the shared cache (Redis when REDIS_URL is set); more get 429 with Retry-After. 0: no limit.
+API_RATE_LIMIT_PER_MINUTE = _env_int("API_RATE_LIMIT_PER_MINUTE", 600)
+API_ANON_RATE_LIMIT_PER_MINUTE = _env_int("API_ANON_RATE_LIMIT_PER_MINUTE", 60)
+# Largest request body outside ingestion (which has TELEMETRY_MAX_BODY_BYTES), pages and API alike;
+# larger ones get 413. Default: 1 MiB; 0: no limit.
+_max_body = _env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 1024 * 1024)
+for _name, _value in (
+    ("DATA_UPLOAD_MAX_MEMORY_SIZE", _max_body),
+    ("API_RATE_LIMIT_PER_MINUTE", API_RATE_LIMIT_PER_MINUTE),
+    ("API_ANON_RATE_LIMIT_PER_MINUTE", API_ANON_RATE_LIMIT_PER_MINUTE),
+):
+    if _value < 0:
+        raise ImproperlyConfigured(f"{_name} must be 0 or more, got {_value}.")
+DATA_UPLOAD_MAX_MEMORY_SIZE = _max_body or None
 
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header turns "no credentials" into 401, per API.md.
@@ -355,7 +460,17 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["apps.core.api.parsers.JSONParser"],  # DRF's, deep nesting a 400
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.api.throttling.PersonThrottle",
+        "apps.core.api.throttling.AnonymousThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "person": f"{API_RATE_LIMIT_PER_MINUTE}/min" if API_RATE_LIMIT_PER_MINUTE else None,
+        "anonymous": f"{API_ANON_RATE_LIMIT_PER_MINUTE}/min" if API_ANON_RATE_LIMIT_PER_MINUTE else None,
+    },
+    # The signed-out limit counts per address: X-Forwarded-For only from proxies we know (below).
+    "NUM_PROXIES": 0,
     "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.PortalAutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
@@ -467,6 +582,7 @@ BEHIND_TLS_PROXY = _env_bool("BEHIND_TLS_PROXY", False)
 if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     AXES_IPWARE_PROXY_COUNT = _env_int("PROXY_COUNT", 1)
+    REST_FRAMEWORK["NUM_PROXIES"] = AXES_IPWARE_PROXY_COUNT
     AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
 
 # --- Logging ----------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -32,6 +33,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
 ]
+
+# --- Single sign-on (OIDC): the routes exist only when SSO is on (docs/sso.md) ---
+if settings.SSO_ENABLED:
+    from apps.accounts import sso
+
+    urlpatterns.append(path("oidc/", include((sso.urlpatterns, "oidc"))))
 
 handler400 = core_views.bad_request
 handler403 = core_views.permission_denied

@@ -59,6 +59,8 @@ PAGES: dict[str, Route] = {
     "core:notification-mark-read": Route({"POST": SIGNED_IN}),
     "core:notification-badge": Route({"GET": SIGNED_IN}),
     "core:section": Route({"GET": SIGNED_IN}, kwargs=lambda w: {"section": "dashboards"}),
+    "core:audit-list": Route({"GET": COE_AND_LEADERSHIP}),
+    "core:audit-export": Route({"GET": COE_AND_LEADERSHIP}),
     "accounts:login": Route({"GET": PUBLIC}),
     "accounts:logout": Route({"POST": everyone(SIGNED_OUT)}),
     "accounts:profile": Route({"GET": SIGNED_IN}),
@@ -78,6 +80,7 @@ PAGES: dict[str, Route] = {
 PAGES_EXEMPT_NAMESPACES = {
     "admin": "Django admin: its own staff check, tested in tests/core/test_admin.py",
     "api": "API routes: checked per operation from the OpenAPI schema below",
+    "oidc": "SSO routes, there only when OIDC_RP_CLIENT_ID is set: every persona in tests/accounts/test_sso.py",
 }
 
 
@@ -117,6 +120,7 @@ def _merge() -> None:
         "tests.feedback.access_api",
         "tests.feedback.access_pages",
         "tests.dashboards.access",
+        "tests.accounts.access_sessions",
     ):
         try:
             module = importlib.import_module(name)

@@ -28,6 +28,14 @@ def pytest_configure(config: pytest.Config) -> None:
     # The other apps' demo tests seed the demo; a month of telemetry would cost each of them a minute.
     # tests/telemetry/test_demo.py turns it back on for itself.
     settings.DEMO_TELEMETRY_DAYS = 0
+    # The suite sends far more than a person would; tests/core/test_api_hardening.py sets real limits.
+    from rest_framework.settings import api_settings
+
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"person": "100000/min", "anonymous": "100000/min"},
+    }
+    api_settings.reload()
 
 
 PERSONAS = ("anonymous", "team_member", "other_team_member", "coe_staff", "leader")

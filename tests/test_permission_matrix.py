@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -10,11 +13,15 @@ from django.conf import settings
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from apps.accounts import services as account_services
 from apps.core.services import heartbeat_record
+from apps.registry import services as registry_services
+from apps.telemetry import services as telemetry_services
+from apps.telemetry.models import Event, IngestionKey
 
 from .access import (
     API,
@@ -160,3 +167,95 @@ def _json(data: dict[str, Any]) -> str:
     import json
 
     return json.dumps(data)
+
+
+# --- Ingestion keys against every route ----------------------------------------------------------
+# A workload's ingestion key is no person: everywhere but the two ingestion endpoints it gets what a
+# signed-out caller gets (401 on the API, the sign-in page on pages). At those two it writes its own
+# workload's telemetry and nobody else's, whatever the body claims.
+
+INGESTION_OPERATIONS = {"POST /api/v1/telemetry/events"}
+INGESTION_PAGES = {"otlp-traces"}
+
+
+@pytest.fixture
+def key_world(world: SimpleNamespace) -> SimpleNamespace:
+    world.other_workload = registry_services.workload_register(
+        actor=world.other_team_member, team=world.other_team, name="Support Bot"
+    )
+    _, world.own_key = telemetry_services.key_create(workload=world.workload, name="own", actor=world.team_member)
+    _, world.other_key = telemetry_services.key_create(
+        workload=world.other_workload, name="other", actor=world.other_team_member
+    )
+    return world
+
+
+@pytest.mark.parametrize("holder", ["own_key", "other_key"])
+def test_an_ingestion_key_opens_nothing_but_ingestion(key_world: SimpleNamespace, holder: str) -> None:
+    """Both workloads' keys, every API operation and every page: each answered as for anonymous."""
+    bearer = f"Bearer {getattr(key_world, holder)}"
+    failures: list[str] = []
+    for operation, route in API.items():
+        if operation in INGESTION_OPERATIONS:
+            continue
+        method, path = operation.split(" ", 1)
+        url = path.format(**route.kwargs(key_world))
+        response = APIClient().generic(
+            method, url, data=_json(route.data(key_world, "anonymous")), content_type="application/json",
+            HTTP_AUTHORIZATION=bearer,
+        )  # fmt: skip
+        if response.status_code != 401:
+            failures.append(f"{operation}: {response.status_code}")
+    for name, route in PAGES.items():
+        if name in INGESTION_PAGES:
+            continue
+        for method, by_persona in route.expect.items():
+            url = reverse(name, kwargs=route.kwargs(key_world))
+            response = Client().generic(
+                method, url, data=_form_body(route.data(key_world, "anonymous")),
+                content_type="application/x-www-form-urlencoded", HTTP_AUTHORIZATION=bearer,
+            )  # fmt: skip
+            try:
+                _check(response, by_persona["anonymous"], api=False, label=f"{holder} {method} {url}")
+            except AssertionError as exc:
+                failures.append(str(exc))
+    assert not failures, f"an ingestion key was let in: {failures}"
+
+
+def _ingest(path: str, body: dict[str, Any], raw: str) -> Any:
+    return Client().post(
+        path, data=json.dumps(body), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw}"
+    )
+
+
+def test_an_ingestion_key_writes_its_own_workload_only(key_world: SimpleNamespace) -> None:
+    """Native and OTLP, each key: the events land on the key's workload, even when the body names the other
+    one; a revoked key is refused."""
+    now, sent_at = time.time_ns(), (timezone.now() - timedelta(minutes=1)).isoformat()
+    pairs = [
+        (key_world.own_key, key_world.workload, key_world.other_workload),
+        (key_world.other_key, key_world.other_workload, key_world.workload),
+    ]
+    for n, (raw, mine, theirs) in enumerate(pairs):
+        event = {
+            "event_id": f"n-{n}",
+            "timestamp": sent_at,
+            "model": "gpt-4o-mini",
+            "attributes": {"workload": theirs.slug},
+        }
+        assert _ingest("/api/v1/telemetry/events", {"events": [event]}, raw).status_code == 202
+        span = {
+            "traceId": "5b8efff798038103d269b633813fc60c", "spanId": f"00000000000000{n:02d}", "name": "chat",
+            "startTimeUnixNano": str(now - 10**9), "endTimeUnixNano": str(now),
+            "attributes": [{"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+                           {"key": "gen_ai.operation.name", "value": {"stringValue": "chat"}}],
+        }  # fmt: skip
+        claim = {"key": "service.name", "value": {"stringValue": theirs.slug}}
+        otlp = {"resourceSpans": [{"resource": {"attributes": [claim]}, "scopeSpans": [{"spans": [span]}]}]}
+        assert _ingest("/v1/traces", otlp, raw).status_code == 200
+        keys = [f"n-{n}", span["spanId"]]
+        stored = list(Event.objects.filter(event_key__in=keys).values_list("workload", flat=True))
+        assert stored == [mine.pk, mine.pk], f"the key of {mine.slug} wrote to {stored}"
+    key = IngestionKey.objects.get(workload=key_world.workload, name="own")
+    telemetry_services.key_revoke(key=key, actor=key_world.team_member)
+    assert _ingest("/api/v1/telemetry/events", {"events": []}, key_world.own_key).status_code == 401

@@ -4,7 +4,7 @@ from django.http import HttpRequest
 
 from apps.core.admin import AuditedModelAdmin
 
-from .models import Membership, PersonalToken, Team, User
+from .models import Membership, PersonalToken, Team, TotpDevice, User
 
 
 class MembershipInline(admin.TabularInline):
@@ -44,4 +44,23 @@ class PersonalTokenAdmin(AuditedModelAdmin):
     readonly_fields = ["user", "name", "digest", "hint", "created_at", "last_used_at", "expires_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(TotpDevice)
+class TotpDeviceAdmin(AuditedModelAdmin):
+    """Who has two-step sign-in. CoE staff delete a device when its owner lost the phone: the
+    owner then signs in with the password alone and sets up a new app. Never created or edited
+    here, and the secret is never shown."""
+
+    list_display = ["user", "confirmed_at", "created_at"]
+    list_filter = [("confirmed_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username", "user__email"]
+    fields = ["user", "created_at", "confirmed_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -31,3 +31,21 @@ class TeamFilterForm(forms.Form):
 
     def search(self) -> str:
         return self.cleaned_data.get("q", "").strip() if self.is_valid() else ""
+
+
+class MfaCodeForm(forms.Form):
+    """One code from an authenticator app (spaces allowed: some apps show "123 456")."""
+
+    code = forms.CharField(
+        label="Code from your authenticator app",
+        max_length=12,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*", "size": 8}
+        ),
+    )
+
+    def clean_code(self) -> str:
+        code = "".join(self.cleaned_data["code"].split())
+        if not code.isdigit() or len(code) != 6:
+            raise forms.ValidationError("Enter the 6 digits your authenticator app shows.")
+        return code

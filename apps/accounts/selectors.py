@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import Membership, PersonalToken, Team, User
+from .models import Membership, PersonalToken, Team, TotpDevice, User
 
 
 def team_list(*, user: User, search: str = "") -> QuerySet[Team]:
@@ -29,3 +29,12 @@ def token_list(*, user: User) -> QuerySet[PersonalToken]:
 
 def token_get(*, user: User, pk: int) -> PersonalToken:
     return PersonalToken.objects.get(user=user, pk=pk)
+
+
+def mfa_device(*, user: User) -> TotpDevice | None:
+    """The user's authenticator app, confirmed or being set up, or None."""
+    return TotpDevice.objects.filter(user=user).first()
+
+
+def mfa_is_on(*, user: User) -> bool:
+    return TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
+from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
@@ -14,7 +15,8 @@ from django.utils.text import slugify
 from apps.core.exceptions import ApplicationError
 from apps.core.services import audit_record
 
-from .models import Membership, PersonalToken, Team, User
+from . import mfa
+from .models import Membership, PersonalToken, Team, TotpDevice, User
 from .roles import COE_STAFF, GLOBAL_ROLES
 
 TOKEN_LAST_USED_GRANULARITY = timedelta(minutes=1)
@@ -36,6 +38,8 @@ def roles_ensure() -> dict[str, Group]:
             "add_membership",
             "change_membership",
             "delete_membership",
+            "view_totpdevice",  # reset the second factor of someone who lost their phone
+            "delete_totpdevice",
         ],
     ) | Permission.objects.filter(content_type__app_label="core", codename="view_auditevent")
     groups[COE_STAFF].permissions.add(*coe_perms)
@@ -200,3 +204,97 @@ def user_ensure(
         user.set_password(password)
         user.save(update_fields=["password"])
     return user, created
+
+
+# --- Sessions and MFA ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def sessions_end_everywhere(*, user: User, request: HttpRequest | None = None) -> None:
+    """End every session of ``user``, in every browser, this one included.
+
+    Raises the user's session generation, which is part of the hash Django checks against each
+    session on every request (``User.get_session_auth_hash``): sessions signed in before it
+    are flushed at their next request, whatever the session store. Personal API tokens are
+    untouched: they are revoked one by one, on purpose.
+    """
+    User.objects.filter(pk=user.pk).update(session_generation=F("session_generation") + 1)
+    user.refresh_from_db(fields=["session_generation"])
+    audit_record(actor=user, action="user.logout_everywhere", target=user, request=request)
+
+
+def _mfa_code_error() -> ApplicationError:
+    return ApplicationError(
+        "That code is not right. Enter the 6-digit code your authenticator app shows now.",
+        field_errors={"code": ["That code is not right, or was already used."]},
+    )
+
+
+def _mfa_code_spend(*, device: TotpDevice, code: str) -> bool:
+    """Check ``code`` against the device and spend it, so it cannot be used again.
+
+    The conditional UPDATE settles a race: of two requests with the same code, one wins.
+    """
+    secret = mfa.secret_decrypt(device.secret_encrypted)
+    if secret is None:
+        return False
+    step = mfa.verify(mfa.secret_key_bytes(secret), code, after_step=device.last_used_step)
+    if step is None:
+        return False
+    spent = (
+        TotpDevice.objects.filter(pk=device.pk)
+        .filter(Q(last_used_step__isnull=True) | Q(last_used_step__lt=step))
+        .update(last_used_step=step)
+    )
+    if spent:
+        device.last_used_step = step
+    return bool(spent)
+
+
+def mfa_code_check(*, user: User, code: str) -> bool:
+    """The sign-in step: is ``code`` a fresh, right code of the user's confirmed device?"""
+    device = TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).first()
+    return device is not None and _mfa_code_spend(device=device, code=code)
+
+
+@transaction.atomic
+def mfa_enrol_start(*, user: User) -> tuple[TotpDevice, str]:
+    """A new, unconfirmed authenticator secret for ``user``; returns it with the secret.
+
+    Starting again replaces an unconfirmed secret. A confirmed one must be turned off first
+    (with a code), so someone at an unlocked screen cannot silently move the second factor.
+    """
+    if TotpDevice.objects.filter(user=user, confirmed_at__isnull=False).exists():
+        raise ApplicationError("Two-step sign-in is already on. Turn it off first to set up another app.")
+    secret = mfa.secret_generate()
+    device, _ = TotpDevice.objects.update_or_create(
+        user=user,
+        defaults={"secret_encrypted": mfa.secret_encrypt(secret), "confirmed_at": None, "last_used_step": None},
+    )
+    return device, secret
+
+
+@transaction.atomic
+def mfa_confirm(*, user: User, code: str, request: HttpRequest | None = None) -> TotpDevice:
+    """Turn two-step sign-in on, once the user proves the app shows the right codes."""
+    device = TotpDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=True).first()
+    if device is None:
+        raise ApplicationError("Start setting up two-step sign-in first.")
+    if not _mfa_code_spend(device=device, code=code):
+        raise _mfa_code_error()
+    device.confirmed_at = timezone.now()
+    device.save(update_fields=["confirmed_at"])
+    audit_record(actor=user, action="user.mfa_enable", target=user, request=request)
+    return device
+
+
+@transaction.atomic
+def mfa_disable(*, user: User, code: str, request: HttpRequest | None = None) -> None:
+    """Turn two-step sign-in off; a current code is needed, not just the open session."""
+    device = TotpDevice.objects.select_for_update().filter(user=user, confirmed_at__isnull=False).first()
+    if device is None:
+        raise ApplicationError("Two-step sign-in is not on.")
+    if not _mfa_code_spend(device=device, code=code):
+        raise _mfa_code_error()
+    device.delete()
+    audit_record(actor=user, action="user.mfa_disable", target=user, request=request)

@@ -53,7 +53,13 @@ def _parser() -> MarkdownIt:
 def render_markdown(text: str | None) -> str:
     if not text:
         return ""
-    html = _parser().render(text)
+    return sanitize_html(_parser().render(text))
+
+
+def sanitize_html(html: str) -> str:
+    """The second line of defence on its own, so tests can feed it raw HTML that the parser
+    (raw HTML off) would never let through: only the tags and attributes above survive, no
+    ``on*``/``hx-*``/``style`` attribute, and links only to http(s) and mailto."""
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
@@ -13,8 +15,25 @@ class TimeStampedModel(models.Model):
         abstract = True
 
 
+class AuditEventImmutableError(Exception):
+    """Raised on any attempt to change or delete an entry of the audit trail."""
+
+
+class AuditEventQuerySet(models.QuerySet["AuditEvent"]):
+    """Bulk changes are refused too. (Django's own SET_NULL, when an actor or a content type is
+    deleted, goes through the base manager and still clears the foreign key: ``actor_repr`` keeps
+    the name.)"""
+
+    def update(self, **kwargs: Any) -> int:
+        raise AuditEventImmutableError("Audit events cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditEventImmutableError("Audit events cannot be deleted.")
+
+
 class AuditEvent(models.Model):
-    """Who did what to what, and when. Written by services; never edited or deleted."""
+    """Who did what to what, and when. Written by services; never edited or deleted: ``save()``
+    of an existing row and ``delete()`` raise ``AuditEventImmutableError``."""
 
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -33,12 +52,22 @@ class AuditEvent(models.Model):
     changes = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["target_type", "target_id"])]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_repr or 'system'} {self.action} {self.target_repr}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AuditEventImmutableError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AuditEventImmutableError("Audit events cannot be deleted.")
 
 
 class Notification(models.Model):

@@ -31,12 +31,14 @@ def audit_record(
     target: models.Model | None = None,
     changes: dict[str, Any] | None = None,
     request: HttpRequest | None = None,
+    actor_repr: str = "system",
 ) -> AuditEvent:
-    """Write one entry to the audit trail. Call it inside the transaction of the change."""
+    """Write one entry to the audit trail. Call it inside the transaction of the change.
+    ``actor_repr`` names a non-user actor ("system" for the portal's own jobs, "anonymous")."""
     actor = actor if actor is not None and actor.is_authenticated else None
     return AuditEvent.objects.create(
         actor=actor,
-        actor_repr=actor.get_username() if actor else "system",
+        actor_repr=actor.get_username() if actor else actor_repr,
         action=action,
         target_type=ContentType.objects.get_for_model(target) if target is not None else None,
         target_id=str(target.pk) if target is not None else "",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_audit
 
 app_name = "core"
 
@@ -12,4 +12,6 @@ urlpatterns = [
     path("notifications/read/", views.notification_mark_read, name="notification-mark-read"),
     path("notifications/badge/", views.notification_badge, name="notification-badge"),
     path("section/<slug:section>/", views.section, name="section"),
+    path("audit/", views_audit.audit_list, name="audit-list"),
+    path("audit/export.csv", views_audit.audit_export, name="audit-export"),
 ]

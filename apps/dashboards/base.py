@@ -9,15 +9,12 @@ rollups and other apps' selectors, never raw telemetry events (DESIGN.md).
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import numberformat
 from django.utils.formats import get_format, localize
@@ -26,6 +23,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from apps.accounts.models import User
+from apps.core.csv_export import FORMULA_STARTS, csv_cell, csv_response  # noqa: F401 — moved to core, still importable here
 from apps.registry.models import BASE_CURRENCY
 
 from .filters import Filters
@@ -178,37 +176,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
     return value
-
-
-# --- CSV -------------------------------------------------------------------------------------
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> str:
-    """A cell that a spreadsheet shows as text, never runs: text starting like a formula gets a
-    leading apostrophe (OWASP "CSV injection"); numbers are written as they are."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def csv_response(*, filename: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> HttpResponse:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([csv_cell(c) for c in columns])
-    for row in rows:
-        writer.writerow([csv_cell(c) for c in row])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 # --- Shared reading helpers -------------------------------------------------------------------

@@ -121,12 +121,12 @@ def decode(body: bytes, content_type: str) -> ExportTraceServiceRequest:
         return message
     try:
         data = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested past Python's limit
         raise ApplicationError(f"The body is not JSON: {exc}.") from exc
     try:
         _hex_ids_to_base64(data)
         json_format.ParseDict(data, message, ignore_unknown_fields=True)
-    except (json_format.ParseError, TypeError, ValueError, AttributeError) as exc:
+    except (json_format.ParseError, TypeError, ValueError, AttributeError, RecursionError) as exc:
         raise ApplicationError(f"The body is not an OTLP ExportTraceServiceRequest in JSON: {exc}") from exc
     return message
 

@@ -46,11 +46,20 @@ def rollup_pending(*, limit: int = 20_000) -> int:
             for start in range(0, len(marks), HOURS_PER_QUERY):
                 chunk = marks[start : start + HOURS_PER_QUERY]
                 with transaction.atomic():
+                    # Runs of one workload take turns (rollup_task and the score_* tasks all roll up, on
+                    # different queues): two that both replaced an hour's rows would collide on the unique key.
+                    _workload_lock(workload_id)
                     rollup_hours(workload_id=workload_id, hours=[hour for hour, _ in chunk])
                     _unmark(workload_id, chunk)
     finally:
         _STAGED.reset(token)
     return len(pending)
+
+
+def _workload_lock(workload_id: int) -> None:
+    """Lock the workload's row ``FOR NO KEY UPDATE`` until the transaction ends, as monthly_refresh
+    does: ingestion's foreign-key checks do not wait for it, another rollup of the workload does."""
+    list(Workload.objects.select_for_update(no_key=True).filter(pk=workload_id).values_list("pk"))
 
 
 def _unmark(workload_id: int, marks: list[tuple[datetime, int]]) -> None:

@@ -109,7 +109,7 @@ class TestAuditApi:
         client = APIClient()
         client.force_authenticate(leader)
         body = client.get("/api/v1/audit/?action=token.").json()
-        assert body["count"] == 1
+        assert len(body["results"]) == 1  # paged by cursor: no count
         assert body["results"][0]["action"] == "token.create"
         assert body["results"][0]["actor"] == "tina"
 

@@ -9,7 +9,9 @@ class AuditEventOutput(serializers.ModelSerializer):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "created_at", "actor", "action", "target_type", "target_id", "target_repr", "changes"]
+        fields = [
+            "id", "created_at", "actor", "action", "target_type", "target_id", "target_repr", "changes", "ip_address",
+        ]  # fmt: skip
         read_only_fields = fields
 
     def get_target_type(self, obj: AuditEvent) -> str | None:

@@ -1,36 +1,29 @@
 from __future__ import annotations
 
-import django_filters
 from django.db.models import QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import mixins, viewsets
 from rest_framework.permissions import IsAuthenticated
 
 from apps.core import selectors
+from apps.core.api.pagination import AuditCursorPagination
 from apps.core.api.permissions import ActionPermission
 from apps.core.api.serializers import AuditEventOutput
+from apps.core.filters import AuditEventFilter
 from apps.core.models import AuditEvent
 
 
-class AuditEventFilter(django_filters.FilterSet):
-    action = django_filters.CharFilter(lookup_expr="startswith")
-    actor = django_filters.CharFilter(field_name="actor_repr")
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-
-    class Meta:
-        model = AuditEvent
-        fields = ["action", "actor", "since", "until", "target_id"]
-
-
 class AuditEventViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
-    """The audit trail: read-only, for CoE staff and leadership."""
+    """The audit trail: read-only, for CoE staff and leadership (the audit page's permission and
+    filters, ``apps/core/filters.py``). Newest first, paged with a cursor: follow ``next``."""
 
     serializer_class = AuditEventOutput
     permission_classes = [IsAuthenticated, ActionPermission]
     action_perms = {"list": "core.view_auditevent"}
+    pagination_class = AuditCursorPagination
+    # The filter set only: a cursor needs the one fixed order, so no ``?ordering=`` or ``?search=``.
+    filter_backends = [DjangoFilterBackend]
     filterset_class = AuditEventFilter
-    search_fields = ["target_repr", "action", "actor_repr"]
-    ordering_fields = ["created_at"]
 
     def get_queryset(self) -> QuerySet[AuditEvent]:
         return selectors.audit_event_list()

@@ -265,8 +265,14 @@ class LessonCreateInput(_Strict):
     summary = serializers.CharField(max_length=300, help_text="One sentence for notifications and the digest.")
     body = serializers.CharField(max_length=50_000, help_text="Markdown.")
     audience = serializers.ChoiceField(choices=Lesson.Audience.choices, default=Lesson.Audience.CONCERNED)
-    threads = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=100, required=False,
-                                    default=list, help_text="Ids of the threads it draws on.")  # fmt: skip
+    # An id past a 64-bit integer is no thread: 400, not the database's overflow (500).
+    threads = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        max_length=100,
+        required=False,
+        default=list,
+        help_text="Ids of the threads it draws on.",
+    )
     template = serializers.SlugField(required=False, help_text="The template it concerns.")
     policy = serializers.SlugField(required=False, help_text="The policy it concerns.")
     model = serializers.SlugField(required=False, help_text="The catalogue model it concerns.")

@@ -227,6 +227,13 @@ class ReleaseCreateInput(serializers.Serializer):
     )
     config = serializers.JSONField(required=False, default=dict, help_text="A JSON object.")
 
+    def validate_config(self, value: Any) -> Any:
+        """The service checks it too (and its size); checked here as well so that a body with other
+        bad fields names this one in the same 400, as API.md promises."""
+        if value is not None and not isinstance(value, dict):
+            raise serializers.ValidationError("Give a JSON object, {…}.")
+        return value
+
 
 class RollbackInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2_000, help_text="Why the earlier release goes live again.")

@@ -87,7 +87,7 @@ class TelemetryJSONParser(parsers.BaseParser):
             ) from exc
         try:
             return json.loads(body, parse_constant=_refuse_constant)
-        except (UnicodeDecodeError, ValueError) as exc:
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nested past Python's limit
             raise exceptions.ParseError(f"The body is not JSON: {exc}.") from exc
 
 

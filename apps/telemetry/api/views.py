@@ -19,6 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api.pagination import CursorPagination
 from apps.core.api.permissions import ActionPermission
 from apps.registry.models import Workload
 from apps.telemetry import services
@@ -233,6 +234,7 @@ class AlertViewSet(_WorkloadScoped):
 
     serializer_class = AlertOutput
     action_perms = {"list": VIEW, "resolve": "telemetry.resolve_alert"}
+    pagination_class = CursorPagination  # scoring raises them every day and resolved ones stay: no count
 
     def get_queryset(self) -> QuerySet[Alert]:
         return Alert.objects.filter(workload=self.get_workload()).select_related("resolved_by")
@@ -240,7 +242,7 @@ class AlertViewSet(_WorkloadScoped):
     @extend_schema(
         parameters=[AlertFilterInput],
         responses={200: AlertOutput(many=True), **ERRORS},
-        description="Alerts newest first.",
+        description="Alerts newest first, by cursor (follow `next`; no `count`: the list grows without bound).",
     )
     def list(self, request: Request, slug: str) -> Response:
         params = AlertFilterInput(data=request.query_params)
