@@ -7,12 +7,10 @@ page with htmx and swaps just the tabs (nav and panel); the same URL is a full p
 from __future__ import annotations
 
 import copy
-import csv
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
@@ -28,6 +26,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from apps.accounts import selectors as account_selectors
 from apps.accounts.models import Team, User
+from apps.core.csv_export import csv_stream_response
 from apps.core.exceptions import ApplicationError
 from apps.core.models import AuditEvent
 from apps.core.pages import add_service_errors
@@ -109,27 +108,6 @@ def workload_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: Any) -> Any:
-    """A spreadsheet must not run a cell as a formula (CSV injection): text that could start one
-    gets a leading quote. Numbers are written as they are."""
-    if value is None:
-        return ""
-    if isinstance(value, int | Decimal) and not isinstance(value, bool):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-class _Echo:
-    """A file-like object whose write returns the line, for streaming csv.writer output."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
 EXPORT_COLUMNS = [
     "Slug", "Name", "Team", "Lifecycle stage", "Risk tier", "Data classification", "Use case", "Models",
     "Live release", "Business owner", "Business owner email", "Description", "Updated",
@@ -141,7 +119,6 @@ EXPORT_FINANCIAL_COLUMNS = [
 
 
 def _export_rows(workloads: QuerySet[Workload], *, financials: bool) -> Iterator[list[Any]]:
-    yield EXPORT_COLUMNS + (EXPORT_FINANCIAL_COLUMNS if financials else [])
     for w in workloads.iterator(chunk_size=500):
         row = [
             w.slug, w.name, w.team.name, w.get_lifecycle_stage_display(), w.get_risk_tier_display(),
@@ -155,7 +132,7 @@ def _export_rows(workloads: QuerySet[Workload], *, financials: bool) -> Iterator
                 w.currency, w.value_per_request, w.minutes_saved_per_request, w.loaded_hourly_rate,
                 w.fixed_monthly_value, w.fixed_monthly_run_cost, w.monthly_budget, w.target_roi,
             ]  # fmt: skip
-        yield [_csv_cell(value) for value in row]
+        yield row
 
 
 @require_GET
@@ -166,13 +143,11 @@ def workload_export(request: HttpRequest) -> StreamingHttpResponse:
     # Financial columns for CoE staff and leadership only: a team member may see only their own
     # teams' money (registry.view_financials per row), and a CSV's rows must share one shape.
     financials = request.user.is_coe_staff or request.user.is_leadership
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow(row) for row in _export_rows(workloads, financials=financials)),
-        content_type="text/csv; charset=utf-8",
+    return csv_stream_response(  # cells that look like formulas escaped there
+        filename=f"workloads-{timezone.localdate():%Y-%m-%d}.csv",
+        columns=EXPORT_COLUMNS + (EXPORT_FINANCIAL_COLUMNS if financials else []),
+        rows=_export_rows(workloads, financials=financials),
     )
-    response["Content-Disposition"] = f'attachment; filename="workloads-{timezone.localdate():%Y-%m-%d}.csv"'
-    return response
 
 
 # --- Registering and changing a workload ------------------------------------------------
