@@ -81,6 +81,7 @@ from apps.telemetry.models import (
     LATENCY_BUCKETS,
     QUALITY_BUCKETS,
     Alert,
+    DailyModelRollup,
     HourlyRollup,
     MonthlyModelRollup,
     Scorecard,
@@ -1054,6 +1055,7 @@ MONTHLY_COLUMNS = [
     "quality_count",
     "safety_flagged",
 ]
+DAILY_COLUMNS = ["day" if name == "month" else name for name in MONTHLY_COLUMNS]
 SCORECARD_COLUMNS = [
     "workload_id",
     "day",
@@ -1143,6 +1145,7 @@ class SeedReport:
     now: datetime
     hourly_rows: int = 0
     monthly_rows: int = 0
+    daily_rows: int = 0
     scorecards: int = 0
     check_results: int = 0
     alerts: int = 0
@@ -1179,6 +1182,7 @@ class TelemetryWriter:
         self.rates.per_usd("EUR", start.date())  # read now: no query may run while COPY streams
         self.scorecards: list[tuple[Any, ...]] = []
         self.monthly: list[tuple[Any, ...]] = []
+        self.daily: list[tuple[Any, ...]] = []
         self.checks: list[tuple[Any, ...]] = []
         self.last_cards: dict[int, list[dict[str, Any]]] = {}  # workload index → its last days' cards
         self.release_first_hour: dict[tuple[int, int], int] = {}
@@ -1195,8 +1199,9 @@ class TelemetryWriter:
         rand, choices, gauss, uniform = rng.random, rng.choices, rng.gauss, rng.uniform
         workload_id = plan.obj.pk
         days = [Day() for _ in range(self.n_days)]
-        months: dict[tuple[int, int], list[Any]] = {}
+        model_days: dict[tuple[int, int, str], list[Any]] = {}
         tokens_in_mean = TOKENS_IN[plan.category]
+        self._months  # noqa: B018 (fills _month_of_day)
         models_ = plan.models
         names = [CATALOGUE[m].model_id for m in models_]
         ai_ids = [self.catalogue[m].pk for m in models_]
@@ -1298,55 +1303,53 @@ class TelemetryWriter:
                 for b, n in enumerate(quality_hist):
                     if n:
                         rel_quality[b] += n
-                month_key = (self._month_index(hour), k, release.version)
-                month = months.get(month_key)
-                if month is None:
-                    month = months[month_key] = [0, 0, 0, 0, 0, 0.0, [0] * LATENCY_BUCKETS, 0.0, 0, 0]
-                month[0] += m
-                month[1] += errors
-                month[2] += tokens_in
-                month[3] += tokens_out
-                month[4] += cost
-                month[5] += latency_sum
-                month_hist = month[6]
+                model_day_key = (hour // 24, k, release.version)
+                model_day = model_days.get(model_day_key)
+                if model_day is None:
+                    model_day = model_days[model_day_key] = [0, 0, 0, 0, 0, 0.0, [0] * LATENCY_BUCKETS, 0.0, 0, 0]
+                model_day[0] += m
+                model_day[1] += errors
+                model_day[2] += tokens_in
+                model_day[3] += tokens_out
+                model_day[4] += cost
+                model_day[5] += latency_sum
+                model_day_hist = model_day[6]
                 for b in buckets:
-                    month_hist[b] += 1
-                month[7] += quality_sum
-                month[8] += quality_count
-                month[9] += flagged
-        for (month_index, k, version), (
-            requests,
-            errors,
-            tokens_in,
-            tokens_out,
-            cost,
-            latency_sum,
-            hist,
-            quality_sum,
-            quality_count,
-            flagged,
-        ) in sorted(months.items()):
+                    model_day_hist[b] += 1
+                model_day[7] += quality_sum
+                model_day[8] += quality_count
+                model_day[9] += flagged
+        # The daily rows, and the monthly ones summed from them, as scoring leaves both.
+        months: dict[tuple[int, int, str], list[Any]] = {}
+        for (day_index, k, version), sums in sorted(model_days.items()):
+            self.daily.append(self._model_row(workload_id, self.start.date() + timedelta(days=day_index),
+                                              names[k], ai_ids[k], version, sums))  # fmt: skip
+            month = months.get((self._month_of_day[day_index], k, version))
+            if month is None:
+                months[self._month_of_day[day_index], k, version] = [*sums[:6], list(sums[6]), *sums[7:]]
+                continue
+            for index in (0, 1, 2, 3, 4, 5, 7, 8, 9):
+                month[index] += sums[index]
+            month_hist = month[6]
+            for b, n in enumerate(sums[6]):
+                if n:
+                    month_hist[b] += n
+        for (month_index, k, version), sums in sorted(months.items()):
             self.monthly.append(
-                (
-                    workload_id,
-                    self._months[month_index],
-                    names[k],
-                    ai_ids[k],
-                    version,
-                    requests,
-                    errors,
-                    tokens_in,
-                    tokens_out,
-                    _money(cost),
-                    0,
-                    round(latency_sum, 1),
-                    hist,
-                    quality_sum,
-                    quality_count,
-                    flagged,
-                )
+                self._model_row(workload_id, self._months[month_index], names[k], ai_ids[k], version, sums)
             )
         self._score(plan, days)
+
+    @staticmethod
+    def _model_row(
+        workload_id: int, period: date, name: str, ai_id: int, version: str, sums: list[Any]
+    ) -> tuple[Any, ...]:
+        """A monthly or daily rollup row (MONTHLY_COLUMNS, the period in the month's place)."""
+        requests, errors, tokens_in, tokens_out, cost, latency_sum, hist, quality_sum, quality_count, flagged = sums
+        return (
+            workload_id, period, name, ai_id, version, requests, errors, tokens_in, tokens_out, _money(cost), 0,
+            round(latency_sum, 1), hist, quality_sum, quality_count, flagged,
+        )  # fmt: skip
 
     def _price(self, model_index: int, hour: int) -> tuple[float, float]:
         prices = self.prices[model_index]
@@ -1372,10 +1375,6 @@ class TelemetryWriter:
                 day = self.start.date() + timedelta(days=d)
                 self._month_of_day.append((day.year - first.year) * 12 + day.month - first.month)
         return self._month_list
-
-    def _month_index(self, hour: int) -> int:
-        self._months  # noqa: B018 (fills _month_of_day)
-        return self._month_of_day[hour // 24]
 
     # The scorecards ----------------------------------------------------------------------------
 
@@ -2088,6 +2087,7 @@ def seed(
     report.hourly_rows = write_hourly(writer)
     lap("hourly rollups and scoring")
     report.monthly_rows = write_rows(MonthlyModelRollup, MONTHLY_COLUMNS, writer.monthly)
+    report.daily_rows = write_rows(DailyModelRollup, DAILY_COLUMNS, writer.daily)
     report.scorecards = write_rows(Scorecard, SCORECARD_COLUMNS, writer.scorecards)
     write_rows(WeeklyMoney, WEEKLY_COLUMNS, weekly_money(writer.scorecards))
     report.check_results = write_rows(CheckResult, CHECK_COLUMNS, writer.checks)
@@ -2106,7 +2106,7 @@ def seed(
         # (Inside a transaction, as in the tests, VACUUM cannot run: statistics only.)
         with connection.cursor() as cursor:
             if not connection.in_atomic_block:
-                for model in (HourlyRollup, MonthlyModelRollup, Scorecard, WeeklyMoney, CheckResult):
+                for model in (HourlyRollup, MonthlyModelRollup, DailyModelRollup, Scorecard, WeeklyMoney, CheckResult):
                     cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
             cursor.execute("ANALYZE")
         lap("vacuum and analyze")

@@ -5,8 +5,9 @@ every promotion and rollback drawn on the time axis, two releases side by side, 
 What it reads, in six queries whatever the number of days, releases or events:
 - the period's daily scorecards: the time series (per day, or per week or month for long periods)
   and the period's figures (sums, and request-weighted means of the days' percentiles and rates);
-- the two compared releases' hourly rollups in the period, grouped by release in SQL (latency
-  histograms merged bucket by bucket in the database, so none crosses the wire);
+- the two compared releases' rollups in the period, grouped by release in SQL (latency histograms
+  merged bucket by bucket in the database, so none crosses the wire): monthly rows for whole
+  months, daily rows for the other days scored complete, hourly rows for the rest;
 - the workload's releases and release events (markers, and the default pair to compare);
 - its alerts: the open ones and how many, then the period's.
 
@@ -31,7 +32,14 @@ from django.urls import reverse
 from apps.accounts.models import User
 from apps.registry.models import Release, ReleaseEvent, Workload
 from apps.telemetry import stats
-from apps.telemetry.models import LATENCY_BUCKETS, Alert, HourlyRollup, MonthlyModelRollup, Scorecard
+from apps.telemetry.models import (
+    LATENCY_BUCKETS,
+    Alert,
+    DailyModelRollup,
+    HourlyRollup,
+    MonthlyModelRollup,
+    Scorecard,
+)
 
 from . import charts
 from .base import Chart, Dashboard, Kpi, Table, money, percent
@@ -176,32 +184,83 @@ def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
-def _by_release(workload: Workload, start: datetime, end: datetime, versions: list[str]) -> dict[str, ReleaseSums]:
+@dataclass
+class _Sources:
+    """Where each part of a period is read from: whole months from the monthly rollups, the days
+    around them scored complete from the daily rollups, the rest (today, days not yet scored) hour
+    by hour."""
+
+    months: tuple[date, date]  # [first, last)
+    days: list[date] = field(default_factory=list)
+    hours: list[tuple[datetime, datetime]] = field(default_factory=list)  # [start, end) runs
+
+
+def _sources(start: datetime, end: datetime, summed: set[date]) -> _Sources:
+    first, last = _whole_months(start, end)
+    sources = _Sources(months=(first, last))
+    day = start.date()
+    while datetime.combine(day, time.min, tzinfo=UTC) < end:
+        if not first <= day < last:
+            if day in summed:
+                sources.days.append(day)
+            else:
+                day_start = max(start, datetime.combine(day, time.min, tzinfo=UTC))
+                day_end = min(end, datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC))
+                if sources.hours and sources.hours[-1][1] == day_start:
+                    sources.hours[-1] = (sources.hours[-1][0], day_end)
+                else:
+                    sources.hours.append((day_start, day_end))
+        day += timedelta(days=1)
+    return sources
+
+
+def _by_release(
+    workload: Workload, start: datetime, end: datetime, versions: list[str], summed: set[date]
+) -> dict[str, ReleaseSums]:
     """The releases' telemetry of the period, summed (the 72 latency buckets merged) by the database
-    in one statement: whole months from the monthly rollups, the days before and after them from the
-    hourly ones, so a year costs about what two months do. Written as SQL: the ORM takes longer to
-    compile 80 aggregates than the database takes to run them."""
+    in one statement: whole months from the monthly rollups, the days ``summed`` (scored complete,
+    so their daily rows are written) from the daily ones, and only what is left (today, days not
+    scored yet) from the hourly ones, so a month costs about 30 rows a model and a year about what
+    two months do. Written as SQL: the ORM takes longer to compile 80 aggregates than the database
+    takes to run them."""
     ops = connection.ops
+    dt, day = ops.adapt_datetimefield_value, ops.adapt_datefield_value
     places = ", ".join(["%s"] * len(versions))
     columns = ", ".join(_bucket_sum(i) for i in range(LATENCY_BUCKETS))
     sums = (
         "requests, errors, input_tokens, output_tokens, cost, quality_sum, quality_count, safety_flagged, latency_hist"
     )
-    first, last = _whole_months(start, end)
-    head_end = datetime.combine(first, time.min, tzinfo=UTC) if first < last else end
-    tail_start = datetime.combine(last, time.min, tzinfo=UTC) if first < last else end
+    sources = _sources(start, end, summed)
+    parts, params = [], []
+    if sources.hours:
+        runs = " OR ".join(["(hour >= %s AND hour < %s)"] * len(sources.hours))
+        parts.append(
+            f"SELECT release, {sums} FROM {HourlyRollup._meta.db_table} WHERE workload_id = %s "  # noqa: S608
+            f"AND ({runs}) AND release IN ({places})"
+        )
+        params += [workload.pk, *(dt(t) for run in sources.hours for t in run), *versions]
+    if sources.days:
+        days = ", ".join(["%s"] * len(sources.days))
+        parts.append(
+            f"SELECT release, {sums} FROM {DailyModelRollup._meta.db_table} WHERE workload_id = %s "  # noqa: S608
+            f"AND day IN ({days}) AND release IN ({places})"
+        )
+        params += [workload.pk, *(day(d) for d in sources.days), *versions]
+    first, last = sources.months
+    if first < last:
+        parts.append(
+            f"SELECT release, {sums} FROM {MonthlyModelRollup._meta.db_table} WHERE workload_id = %s "  # noqa: S608
+            f"AND month >= %s AND month < %s AND release IN ({places})"
+        )
+        params += [workload.pk, day(first), day(last), *versions]
+    if not parts:
+        return {}
     sql = (  # constants only are formatted in
         "SELECT release, sum(requests), sum(errors), sum(input_tokens), sum(output_tokens), sum(cost), "  # noqa: S608
         f"sum(quality_sum), sum(quality_count), sum(safety_flagged), {columns} FROM ("
-        f"SELECT release, {sums} FROM {HourlyRollup._meta.db_table} WHERE workload_id = %s "
-        f"AND ((hour >= %s AND hour < %s) OR (hour >= %s AND hour < %s)) AND release IN ({places}) "
-        f"UNION ALL SELECT release, {sums} FROM {MonthlyModelRollup._meta.db_table} WHERE workload_id = %s "
-        f"AND month >= %s AND month < %s AND release IN ({places})"
-        ") AS rows GROUP BY release"
+        + " UNION ALL ".join(parts)
+        + ") AS rows GROUP BY release"
     )
-    dt, day = ops.adapt_datetimefield_value, ops.adapt_datefield_value
-    params = [workload.pk, dt(start), dt(head_end), dt(tail_start), dt(end), *versions,
-              workload.pk, day(first), day(last), *versions]  # fmt: skip
     found = {}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -300,7 +359,7 @@ def build(*, user: User, filters: Filters, query: Any = None, workload: Workload
         Scorecard.objects.filter(workload=workload, day__gte=filters.start, day__lte=filters.end)
         .order_by("day")
         .values("day", "requests", "errors", "input_tokens", "output_tokens", "cost", "drift_score", "anomalies",
-                "latency_objective_met", *MEANS)
+                "latency_objective_met", "complete", *MEANS)
     )  # fmt: skip
     steps, total = _series(cards, filters.bucket, workload.monthly_budget)
     releases = list(Release.objects.filter(workload=workload).values("id", "version", "status", "promoted_at"))
@@ -358,7 +417,8 @@ def build(*, user: User, filters: Filters, query: Any = None, workload: Workload
         _drift_chart(steps, layout),
     ]
     versions = [v for v in (release_a, release_b) if v]
-    per_release = _by_release(workload, start, end, versions) if versions else {}
+    summed = {card["day"] for card in cards if card["complete"]}  # their daily rollups are written
+    per_release = _by_release(workload, start, end, versions, summed) if versions else {}
     sides = [(v, per_release.get(v) or ReleaseSums(version=v)) for v in versions]
     for version, sums in sides:
         if not sums.requests:

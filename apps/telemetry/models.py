@@ -195,14 +195,11 @@ class HourlyRollup(models.Model):
         return f"{self.workload_id} {self.hour:%Y-%m-%d %H}h {self.model_name} {self.release}"
 
 
-class MonthlyModelRollup(models.Model):
-    """Per workload, month, model and release: the hourly rollups of the month summed (histograms
-    merged), so views across the organisation and a year (dashboards' cost by model, model
-    comparison, a workload's releases compared over months) read a few thousand rows, not
-    millions. Refreshed by scoring for the month it scores."""
+class ModelRollup(models.Model):
+    """A workload's hourly rollups of a longer period summed per model and release (histograms
+    merged): the columns the monthly and daily rollups share."""
 
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="+", db_index=False)
-    month = models.DateField(help_text="The month's first day.")
     model_name = models.CharField(max_length=120, blank=True)
     ai_model = models.ForeignKey(AIModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     release = models.CharField(max_length=40, blank=True)
@@ -219,6 +216,18 @@ class MonthlyModelRollup(models.Model):
     safety_flagged = models.IntegerField(default=0)
 
     class Meta:
+        abstract = True
+
+
+class MonthlyModelRollup(ModelRollup):
+    """Per workload, month, model and release: the hourly rollups of the month summed (histograms
+    merged), so views across the organisation and a year (dashboards' cost by model, model
+    comparison, a workload's releases compared over months) read a few thousand rows, not
+    millions. Refreshed by scoring for the month it scores."""
+
+    month = models.DateField(help_text="The month's first day.")
+
+    class Meta:
         ordering = ["workload", "month", "model_name", "release"]
         constraints = [
             models.UniqueConstraint(
@@ -229,6 +238,26 @@ class MonthlyModelRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.workload_id} {self.month:%Y-%m} {self.model_name} {self.release}"
+
+
+class DailyModelRollup(ModelRollup):
+    """Per workload, day, model and release: the day's hourly rollups summed, as the monthly rows
+    are, so a workload's releases compared over weeks (the operations dashboard) read a row per
+    day instead of 24. Refreshed by scoring with the day's scorecard, in its transaction: a day
+    with a complete scorecard has its daily rows."""
+
+    day = models.DateField()
+
+    class Meta:
+        ordering = ["workload", "day", "model_name", "release"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workload", "day", "model_name", "release"], name="telemetry_daily_release_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workload_id} {self.day} {self.model_name} {self.release}"
 
 
 class Scorecard(models.Model):

@@ -7,8 +7,9 @@ from __future__ import annotations
 import io
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from contextvars import ContextVar
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from itertools import groupby
 
@@ -21,8 +22,10 @@ from .ingest import _copy_value
 from .models import (
     LATENCY_BUCKETS,
     QUALITY_BUCKETS,
+    DailyModelRollup,
     Event,
     HourlyRollup,
+    ModelRollup,
     MonthlyModelRollup,
     RollupPending,
 )
@@ -244,7 +247,7 @@ def _copy_field(value: object) -> str:
     return _copy_value(value)
 
 
-# --- Monthly rollups per model ----------------------------------------------------------------
+# --- Monthly and daily rollups per model ---------------------------------------------------------
 
 
 def monthly_refresh(*, workload_id: int, month: date) -> int:
@@ -257,30 +260,64 @@ def monthly_refresh(*, workload_id: int, month: date) -> int:
     month = month.replace(day=1)
     start = datetime(month.year, month.month, 1, tzinfo=UTC)
     end = datetime(month.year + month.month // 12, month.month % 12 + 1, 1, tzinfo=UTC)
+    return _refresh(MonthlyModelRollup, workload_id, start, end, {month})
+
+
+def daily_refresh(*, workload_id: int, days: Iterable[date]) -> int:
+    """Recompute a workload's days per model and release from its hourly rollups, as
+    ``monthly_refresh`` does its month (the days' rows replaced, the workload locked), in one read
+    of the hourly rows from the first day to the last. Returns the number of rows written."""
+    days = set(days)
+    if not days:
+        return 0
+    start = datetime.combine(min(days), time.min, tzinfo=UTC)
+    end = datetime.combine(max(days), time.min, tzinfo=UTC) + timedelta(days=1)
+    return _refresh(DailyModelRollup, workload_id, start, end, days)
+
+
+def _refresh(model: type[ModelRollup], workload_id: int, start: datetime, end: datetime, periods: set[date]) -> int:
+    """Replace the rows of ``periods`` (months or days, as ``model`` keeps them) with the sums of
+    the hourly rollups in [start, end)."""
+    key = _period_field(model)
     with transaction.atomic():
         list(Workload.objects.select_for_update(no_key=True).filter(pk=workload_id).values_list("pk"))
         if connection.vendor == "postgresql":
-            months = _monthly_rows(workload_id, month, start, end)
+            made = _period_rows(model, workload_id, start, end)
         else:
-            months = _monthly_rows_python(workload_id, month, start, end)
-        MonthlyModelRollup.objects.filter(workload_id=workload_id, month=month).delete()
-        MonthlyModelRollup.objects.bulk_create(months)
-    return len(months)
+            made = _period_rows_python(model, workload_id, start, end)
+        made = [row for row in made if getattr(row, key) in periods]
+        model.objects.filter(workload_id=workload_id, **{f"{key}__in": periods}).delete()
+        model.objects.bulk_create(made, batch_size=1000)
+    return len(made)
 
 
-def _monthly_rows_python(workload_id: int, month: date, start: datetime, end: datetime) -> list[MonthlyModelRollup]:
-    hours = HourlyRollup.objects.filter(workload_id=workload_id, hour__gte=start, hour__lt=end).values_list(
-        "model_name", "release", "ai_model_id", "requests", "errors", "input_tokens", "output_tokens", "cost",
-        "unpriced_requests", "latency_sum_ms", "latency_hist", "quality_sum", "quality_count", "safety_flagged",
+def _period_field(model: type[ModelRollup]) -> str:
+    return "month" if model is MonthlyModelRollup else "day"
+
+
+def _period_of(model: type[ModelRollup], hour: datetime) -> date:
+    day = hour.astimezone(UTC).date()
+    return day.replace(day=1) if model is MonthlyModelRollup else day
+
+
+def _period_rows_python(model: type[ModelRollup], workload_id: int, start: datetime, end: datetime) -> list:
+    hours = (
+        HourlyRollup.objects.filter(workload_id=workload_id, hour__gte=start, hour__lt=end)
+        .order_by("hour", "id")
+        .values_list("hour", "model_name", "release", "ai_model_id", "requests", "errors", "input_tokens",
+                     "output_tokens", "cost", "unpriced_requests", "latency_sum_ms", "latency_hist", "quality_sum",
+                     "quality_count", "safety_flagged")
     )  # fmt: skip
-    months: dict[tuple[str, str], MonthlyModelRollup] = {}
-    for (name, release, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hist,
+    key = _period_field(model)
+    periods: dict[tuple[date, str, str], ModelRollup] = {}
+    for (hour, name, release, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hist,
          quality_sum, quality_count, flagged) in hours.iterator(chunk_size=2000):  # fmt: skip
-        row = months.get((name, release))
+        period = _period_of(model, hour)
+        row = periods.get((period, name, release))
         if row is None:
-            row = months[name, release] = MonthlyModelRollup(
-                workload_id=workload_id, month=month, model_name=name, release=release, ai_model_id=model_id,
-                cost=Decimal(0), latency_hist=[0] * LATENCY_BUCKETS,
+            row = periods[period, name, release] = model(
+                workload_id=workload_id, model_name=name, release=release, ai_model_id=model_id,
+                cost=Decimal(0), latency_hist=[0] * LATENCY_BUCKETS, **{key: period},
             )  # fmt: skip
         row.ai_model_id = row.ai_model_id or model_id
         row.requests += requests
@@ -294,7 +331,7 @@ def _monthly_rows_python(workload_id: int, month: date, start: datetime, end: da
         row.quality_sum += quality_sum
         row.quality_count += quality_count
         row.safety_flagged += flagged
-    return list(months.values())
+    return [periods[k] for k in sorted(periods)]
 
 
 def _merge_hist(merged: list[int], hist: list[int] | None) -> None:
@@ -303,26 +340,28 @@ def _merge_hist(merged: list[int], hist: list[int] | None) -> None:
             merged[index] += count
 
 
-# PostgreSQL: the same rows from one aggregate per model and release. Counts, tokens and costs are
-# exact in any order; the two float sums are added in the order the rows above come in (by hour
-# within a model and release), as sum(... ORDER BY ...) does; the model is the first one set in
-# that order; the histograms come back as one JSON list of the group's lists and are merged as above.
-_MONTHLY = """
-SELECT model_name, release, (array_agg(ai_model_id ORDER BY hour) FILTER (WHERE ai_model_id IS NOT NULL))[1],
+# PostgreSQL: the same rows from one aggregate per period, model and release. Counts, tokens and
+# costs are exact in any order; the two float sums are added in the order the rows above come in
+# (by hour, then id), as sum(... ORDER BY ...) does; the model is the first one set in that order;
+# the histograms come back as one JSON list of the group's lists and are merged as above.
+_PERIODS = """
+SELECT date_trunc(%s, hour AT TIME ZONE 'UTC')::date AS period, model_name, release,
+       (array_agg(ai_model_id ORDER BY hour, id) FILTER (WHERE ai_model_id IS NOT NULL))[1],
        sum(requests), sum(errors), sum(input_tokens), sum(output_tokens), sum(cost), sum(unpriced_requests),
-       sum(latency_sum_ms ORDER BY hour), '[' || string_agg(latency_hist::text, ',') || ']',
-       sum(quality_sum ORDER BY hour), sum(quality_count), sum(safety_flagged)
+       sum(latency_sum_ms ORDER BY hour, id), '[' || string_agg(latency_hist::text, ',') || ']',
+       sum(quality_sum ORDER BY hour, id), sum(quality_count), sum(safety_flagged)
 FROM telemetry_hourlyrollup WHERE workload_id = %s AND hour >= %s AND hour < %s
-GROUP BY model_name, release ORDER BY model_name, release
+GROUP BY period, model_name, release ORDER BY period, model_name, release
 """
 
 
-def _monthly_rows(workload_id: int, month: date, start: datetime, end: datetime) -> list[MonthlyModelRollup]:
+def _period_rows(model: type[ModelRollup], workload_id: int, start: datetime, end: datetime) -> list:
+    key = _period_field(model)
     with connection.cursor() as cursor:
-        cursor.execute(_MONTHLY, [workload_id, start, end])
+        cursor.execute(_PERIODS, [key, workload_id, start, end])
         found = cursor.fetchall()
     rows = []
-    for (name, release, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hists,
+    for (period, name, release, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hists,
          quality_sum, quality_count, flagged) in found:  # fmt: skip
         merged = [0] * LATENCY_BUCKETS
         hists = json.loads(hists) if hists is not None else []
@@ -331,11 +370,12 @@ def _monthly_rows(workload_id: int, month: date, start: datetime, end: datetime)
         else:
             for hist in hists:
                 _merge_hist(merged, hist)
-        rows.append(MonthlyModelRollup(
-            workload_id=workload_id, month=month, model_name=name, release=release, ai_model_id=model_id,
+        rows.append(model(
+            workload_id=workload_id, model_name=name, release=release, ai_model_id=model_id,
             requests=int(requests),
             errors=int(errors), input_tokens=int(tokens_in), output_tokens=int(tokens_out), cost=Decimal(0) + cost,
             unpriced_requests=int(unpriced), latency_sum_ms=0 + latency_sum, latency_hist=merged,
             quality_sum=0 + quality_sum, quality_count=int(quality_count), safety_flagged=int(flagged),
+            **{key: period},
         ))  # fmt: skip
     return rows

@@ -27,7 +27,7 @@ from apps.registry.selectors import Rates
 from . import alerts, stats
 from .models import LATENCY_BUCKETS, QUALITY_BUCKETS, Alert, HourlyRollup, Scorecard
 from .money import weekly_money_refresh
-from .rollups import monthly_refresh
+from .rollups import daily_refresh, monthly_refresh
 
 ANOMALY_HISTORY_DAYS = 14
 ANOMALY_MIN_HISTORY = 7
@@ -327,7 +327,7 @@ def score_days(
     """Score a workload's days, oldest first, in one pass: the scorecards, checks and alerts of
     ``score_day`` for each day in turn, governance's controls evaluated on the complete days (with
     ``evaluate_controls``; a day still running is scored without them, as the quarter-hourly task
-    does), each month and week the days fall in refreshed once at the end; all in one transaction."""
+    does), each month, day and week they fall in refreshed once at the end; all in one transaction."""
     now = now or timezone.now()
     workload = Workload.objects.select_related("live_release", "team").get(pk=workload.pk)
     state = _Pass(workload=workload)
@@ -348,6 +348,7 @@ def score_days(
                                        now=now))  # fmt: skip
             for month in sorted(state.months):
                 monthly_refresh(workload_id=workload.pk, month=month)
+            daily_refresh(workload_id=workload.pk, days=days)
             weekly_money_refresh(workload_id=workload.pk, days=days)
     finally:
         _SHARED.reset(shared)
@@ -438,7 +439,8 @@ def score_day(
                 results = governance.check_record(workload=workload, metrics=card.metrics)
             alerts.from_controls(workload=workload, results=results, day=day)
         alerts.from_scorecard(workload=workload, card=card)
-        if current is None:  # with the card it sums; a pass refreshes its weeks at its end
+        if current is None:  # with the card they sum; a pass refreshes its days and weeks at its end
+            daily_refresh(workload_id=workload.pk, days=[day])
             weekly_money_refresh(workload_id=workload.pk, days=[day])
     if current is not None:
         current.months.add(day.replace(day=1))

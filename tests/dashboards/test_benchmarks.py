@@ -17,8 +17,15 @@ from apps.dashboards import benchmarks
 from apps.governance import services as governance
 from apps.governance.models import CheckResult, Control
 from apps.registry.models import ExchangeRate, Release, ReleaseEvent, Workload
-from apps.telemetry import stats
-from apps.telemetry.models import LATENCY_BUCKETS, HourlyRollup, MonthlyModelRollup, Scorecard, WeeklyMoney
+from apps.telemetry import rollups, stats
+from apps.telemetry.models import (
+    LATENCY_BUCKETS,
+    DailyModelRollup,
+    HourlyRollup,
+    MonthlyModelRollup,
+    Scorecard,
+    WeeklyMoney,
+)
 from apps.telemetry.money import weekly_money_refresh
 
 NOW = datetime(2026, 3, 10, 14, 30, tzinfo=UTC)
@@ -50,6 +57,8 @@ def test_it_seeds_exactly_the_events_asked_for_over_the_window(seeded: benchmark
     assert HourlyRollup.objects.aggregate(n=Sum("requests"))["n"] == EVENTS
     assert Scorecard.objects.aggregate(n=Sum("requests"))["n"] == EVENTS
     assert MonthlyModelRollup.objects.aggregate(n=Sum("requests"))["n"] == EVENTS
+    assert DailyModelRollup.objects.aggregate(n=Sum("requests"))["n"] == EVENTS
+    assert seeded.daily_rows == DailyModelRollup.objects.count()
     assert seeded.hourly_rows == HourlyRollup.objects.count()
     assert seeded.scorecards == Scorecard.objects.count()
     first = HourlyRollup.objects.order_by("hour").values_list("hour", flat=True).first()
@@ -186,3 +195,21 @@ def test_the_weekly_money_summary_is_what_scoring_would_write(seeded: benchmarks
         days = Scorecard.objects.filter(workload_id=workload_id).values_list("day", flat=True)
         weekly_money_refresh(workload_id=workload_id, days=list(days))
     assert sorted(WeeklyMoney.objects.values_list(*fields), key=str) == seeded_rows
+
+
+def test_daily_rollups_are_those_scoring_writes_from_the_hourly_ones(seeded: benchmarks.SeedReport) -> None:
+    """Every scored day's daily rows, as seeded, are what ``rollups.daily_refresh`` writes from the
+    day's hourly rows (the operations dashboard reads them for the days scored complete)."""
+    exact = ("workload_id", "day", "model_name", "release", "ai_model_id", "requests", "errors", "input_tokens",
+             "output_tokens", "cost", "latency_hist", "quality_count", "safety_flagged")  # fmt: skip
+
+    def rows() -> list[tuple]:
+        return sorted(DailyModelRollup.objects.values_list(*exact), key=repr)
+
+    seeded_rows = rows()
+    assert len(seeded_rows) == seeded.daily_rows > 3
+    scored = set(Scorecard.objects.values_list("workload_id", "day"))
+    assert {(row[0], row[1]) for row in seeded_rows} <= scored
+    for workload_id in {row[0] for row in seeded_rows}:
+        rollups.daily_refresh(workload_id=workload_id, days=[day for w, day in scored if w == workload_id])
+    assert rows() == seeded_rows

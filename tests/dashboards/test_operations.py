@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -22,8 +23,15 @@ from apps.dashboards import charts, operations
 from apps.dashboards.filters import Filters
 from apps.registry import services as registry
 from apps.registry.models import Release, ReleaseEvent, Workload
-from apps.telemetry import stats
-from apps.telemetry.models import LATENCY_BUCKETS, Alert, HourlyRollup, Scorecard, latency_bucket
+from apps.telemetry import rollups, stats
+from apps.telemetry.models import (
+    LATENCY_BUCKETS,
+    Alert,
+    DailyModelRollup,
+    HourlyRollup,
+    Scorecard,
+    latency_bucket,
+)
 from tests.registry.factories import AIModelFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +91,7 @@ def telemetry_day(workload: Workload, day: date, release: str, *, requests: int 
         usd_rate=Decimal("0.9"), cost=Decimal("5.00"), error_rate=d["errors"] / requests,
         latency_objective_met=release == "1.0.0", computed_at=timezone.now(), **{**CARD[release], **card},
     )  # fmt: skip
+    rollups.daily_refresh(workload_id=workload.pk, days=[day])  # as scoring does with the card
 
 
 def release(workload: Workload, actor, version: str, when: datetime, model) -> Release:  # type: ignore[no-untyped-def]
@@ -480,8 +489,6 @@ def test_peoples_words_reach_plotly_as_text():
 def test_releases_compared_over_months_as_over_their_hours(team, team_member, model, params):
     """Over a year, the comparison reads whole months from the monthly rollups (as scoring refreshes
     them) and the days around them from the hourly ones: the same sums as all the hours."""
-    from apps.telemetry import rollups
-
     big = registry.workload_register(actor=team_member, team=team, name="Year Long", ai_models=[model])
     release(big, team_member, "1.0.0", at(ago(420), 8), model)
     release(big, team_member, "2.0.0", at(ago(150), 8), model)
@@ -519,4 +526,57 @@ def test_releases_compared_over_months_as_over_their_hours(team, team_member, mo
     assert first < last  # every period here holds a whole month
     HourlyRollup.objects.filter(workload=big, hour__gte=at(first, 0), hour__lt=at(last, 0)).delete()
     again = build(team_member, big, release_a="1.0.0", release_b="2.0.0", **params)
+    assert again.numbers["comparison"] == dashboard.numbers["comparison"]
+
+
+def test_releases_compared_from_daily_rows_for_scored_days_and_hours_for_the_rest(team, team_member, model):
+    """Over 20 days, the days scored complete come from their daily rollups (written with the card),
+    today and days not scored from the hourly ones: the same sums as all the hours either way."""
+    busy = registry.workload_register(actor=team_member, team=team, name="Busy", ai_models=[model])
+    release(busy, team_member, "1.0.0", at(ago(60), 8), model)
+    release(busy, team_member, "2.0.0", at(ago(20), 8), model)
+    for n in range(0, 40):
+        for version, hour in (("1.0.0", 2), ("2.0.0", 14), ("2.0.0", 15)):
+            d = DAY[version]
+            HourlyRollup.objects.create(
+                workload=busy, hour=at(ago(n), hour), model_name="gpt-4o-mini", release=version, requests=50 + n,
+                errors=d["errors"] + n % 4, input_tokens=1000, output_tokens=500, cost=d["cost"] + n,
+                latency_hist=d["hist"], quality_sum=d["quality_sum"] + n % 5, quality_count=50, safety_flagged=n % 2,
+            )  # fmt: skip
+    unscored = {ago(0), ago(1), ago(7)}  # today, yesterday before the night's scoring, a day scoring missed
+    for n in range(1, 40):
+        if ago(n) not in unscored:
+            Scorecard.objects.create(workload=busy, day=ago(n), complete=True, currency=busy.currency,
+                                     computed_at=timezone.now())  # fmt: skip
+    Scorecard.objects.create(workload=busy, day=ago(0), complete=False, currency=busy.currency,
+                             computed_at=timezone.now())  # fmt: skip
+    rollups.daily_refresh(workload_id=busy.pk, days=[ago(n) for n in range(0, 40)])
+    busy = Workload.objects.select_related("team", "live_release").get(pk=busy.pk)
+    params = {"period": "custom", "start": ago(19).isoformat(), "end": TODAY.isoformat()}  # no whole month
+
+    sources = operations._sources(at(ago(19), 0), at(TODAY + timedelta(days=1), 0),
+                                  {ago(n) for n in range(1, 40)} - unscored)  # fmt: skip
+    assert sources.days == [ago(n) for n in range(19, 0, -1) if ago(n) not in unscored]
+    assert sources.hours == [(at(ago(7), 0), at(ago(6), 0)), (at(ago(1), 0), at(TODAY + timedelta(days=1), 0))]
+
+    dashboard = build(team_member, busy, release_a="1.0.0", release_b="2.0.0", **params)
+    start, end = at(ago(19), 0), at(TODAY + timedelta(days=1), 0)
+    for version in ("1.0.0", "2.0.0"):
+        hours = list(HourlyRollup.objects.filter(workload=busy, release=version, hour__gte=start, hour__lt=end))
+        merged = [sum(column) for column in zip(*(h.latency_hist for h in hours), strict=True)]
+        got = dashboard.numbers["comparison"]["releases"][version]
+        assert got["requests"] == sum(h.requests for h in hours) > 0
+        assert got["errors"] == sum(h.errors for h in hours)
+        assert got["cost_usd"] == sum((h.cost for h in hours), Decimal(0))
+        assert got["latency_p95_ms"] == round(stats.percentile(merged, 0.95), 1)
+    # Scored days came from their daily rows: without their hours, the same answer. The others did
+    # not: today's and the unscored days' daily rows (refreshed above, as the quarter-hourly scoring
+    # leaves today's) are not read, so changing them changes nothing either.
+    scored_hours = Q()
+    for n in range(1, 20):
+        if ago(n) not in unscored:
+            scored_hours |= Q(hour__gte=at(ago(n), 0), hour__lt=at(ago(n - 1), 0))
+    HourlyRollup.objects.filter(scored_hours, workload=busy).delete()
+    DailyModelRollup.objects.filter(workload=busy, day__in=unscored).update(requests=0, errors=0)
+    again = build(team_member, busy, release_a="1.0.0", release_b="2.0.0", **params)
     assert again.numbers["comparison"] == dashboard.numbers["comparison"]

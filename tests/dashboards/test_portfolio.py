@@ -291,4 +291,3 @@ def test_a_refresh_replaces_the_week(portfolio_world):  # type: ignore[no-untype
     Scorecard.objects.filter(workload=ours, day=TODAY).update(cost=Decimal(110))
     weekly_money_refresh(workload_id=ours.pk, days=[TODAY])
     assert WeeklyMoney.objects.get(workload=ours, week=monday).cost == Decimal(10) * week.days + 100
-

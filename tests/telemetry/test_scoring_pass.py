@@ -211,7 +211,8 @@ def test_the_monthly_rows_summed_by_the_database_are_those_summed_in_python(work
     def rows(made: list[MonthlyModelRollup]) -> list[tuple]:
         return sorted((tuple(getattr(row, name) for name in fields) for row in made), key=repr)
 
-    in_sql = rows(rollups._monthly_rows(workload.pk, month, start, end))
+    in_sql = rows(rollups._period_rows(MonthlyModelRollup, workload.pk, start, end))
     assert len(in_sql) == 3
-    assert repr(in_sql) == repr(rows(rollups._monthly_rows_python(workload.pk, month, start, end)))  # float for float
+    in_python = rows(rollups._period_rows_python(MonthlyModelRollup, workload.pk, start, end))
+    assert repr(in_sql) == repr(in_python)  # float for float
     assert rollups.monthly_refresh(workload_id=workload.pk, month=month) == 3

@@ -530,9 +530,9 @@ class Command(BaseCommand):
             "",
             "### Seeded",
             "",
-            "| events | workloads | teams | days | hourly rollups | monthly rollups | scorecards | check results | "
-            "releases | open + closed alerts | seeding s | hourly rollups on disk |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| events | workloads | teams | days | hourly rollups | daily rollups | monthly rollups | scorecards | "
+            "check results | releases | open + closed alerts | seeding s | hourly rollups on disk |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for result in (small, large):
             if result is None:
@@ -541,7 +541,8 @@ class Command(BaseCommand):
             disk = (s.get("tables") or {}).get("telemetry_hourlyrollup", 0) / 1024**2
             lines.append(
                 f"| {s['events']:,} | {s['workloads']} | {s['teams']} | {s['days']} | {s['hourly_rows']:,} | "
-                f"{s['monthly_rows']:,} | {s['scorecards']:,} | {s['check_results']:,} | {s['releases']:,} | "
+                f"{s.get('daily_rows', 0):,} | {s['monthly_rows']:,} | {s['scorecards']:,} | {s['check_results']:,} | "
+                f"{s['releases']:,} | "
                 f"{s['alerts']:,} | {s.get('wall_s', 0):.0f} | {disk:,.0f} MiB |"
             )
         lines += [
