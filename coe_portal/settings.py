@@ -261,6 +261,7 @@ CELERY_TASK_ROUTES = {
     "apps.telemetry.tasks.pull_sources_dispatch_task": {"queue": "ingest"},
     "apps.telemetry.tasks.source_fetch_task": {"queue": "ingest"},
     "apps.telemetry.tasks.score_*": {"queue": "scoring"},
+    "apps.telemetry.tasks.category_refresh_task": {"queue": "scoring"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
@@ -286,6 +287,16 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": 14 * 60},
     },
     "telemetry-score-daily": {"task": "apps.telemetry.tasks.score_daily_task", "schedule": crontab(hour=0, minute=20)},
+    "telemetry-categories": {  # after the quarter-hourly scoring has had time to run
+        "task": "apps.telemetry.tasks.category_refresh_task",
+        "schedule": crontab(minute="10,25,40,55"),
+        "options": {"expires": 14 * 60},
+    },
+    "telemetry-categories-all": {
+        "task": "apps.telemetry.tasks.category_refresh_task",
+        "schedule": crontab(hour=1, minute=5),
+        "kwargs": {"every_month": True},
+    },
     "feedback-digests": {"task": "apps.feedback.tasks.digests_send_task", "schedule": crontab(minute=5)},
     "telemetry-retention": {"task": "apps.telemetry.tasks.retention_task", "schedule": crontab(hour=2, minute=40)},
 }

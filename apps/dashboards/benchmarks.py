@@ -83,12 +83,14 @@ from apps.telemetry.models import (
     Alert,
     DailyModelRollup,
     HourlyRollup,
+    MonthlyCategoryRollup,
     MonthlyModelRollup,
     Scorecard,
     WeeklyMoney,
     latency_bucket_bounds,
 )
 from apps.telemetry.money import week_of
+from apps.telemetry.rollups import category_refresh
 from apps.telemetry.scoring import (
     ANOMALY_HISTORY_DAYS,
     ANOMALY_LABELS,
@@ -2088,6 +2090,7 @@ def seed(
     lap("hourly rollups and scoring")
     report.monthly_rows = write_rows(MonthlyModelRollup, MONTHLY_COLUMNS, writer.monthly)
     report.daily_rows = write_rows(DailyModelRollup, DAILY_COLUMNS, writer.daily)
+    category_refresh()  # what the beat task rebuilds from the monthly rows
     report.scorecards = write_rows(Scorecard, SCORECARD_COLUMNS, writer.scorecards)
     write_rows(WeeklyMoney, WEEKLY_COLUMNS, weekly_money(writer.scorecards))
     report.check_results = write_rows(CheckResult, CHECK_COLUMNS, writer.checks)
@@ -2106,7 +2109,15 @@ def seed(
         # (Inside a transaction, as in the tests, VACUUM cannot run: statistics only.)
         with connection.cursor() as cursor:
             if not connection.in_atomic_block:
-                for model in (HourlyRollup, MonthlyModelRollup, DailyModelRollup, Scorecard, WeeklyMoney, CheckResult):
+                for model in (
+                    HourlyRollup,
+                    MonthlyModelRollup,
+                    DailyModelRollup,
+                    MonthlyCategoryRollup,
+                    Scorecard,
+                    WeeklyMoney,
+                    CheckResult,
+                ):
                     cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
             cursor.execute("ANALYZE")
         lap("vacuum and analyze")

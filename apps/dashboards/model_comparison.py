@@ -2,12 +2,18 @@
 quality and safety flags, across the organisation's own telemetry and per use-case category — the
 evidence for "model choice and refinement" (DESIGN.md).
 
-It reads the monthly model rollups only (``telemetry.MonthlyModelRollup``), so the period is taken
-in whole calendar months: every month the period overlaps. Telemetry is grouped by catalogue model
-(names the catalogue does not know make one "unpriced" group) and by the workload's use-case
-category, in two queries whatever the number of workloads or months: the sums per model and
-category (latency histograms merged bucket by bucket, so percentiles come out as scoring computes
-them from merged hours), and the number of workloads behind them.
+It reads monthly rollups only, so the period is taken in whole calendar months: every month the
+period overlaps. Telemetry is grouped by catalogue model (names the catalogue does not know make
+one "unpriced" group) and by the workload's use-case category; latency histograms are merged
+bucket by bucket, so percentiles come out as scoring computes them from merged hours.
+
+- Organisation-wide (no team, risk tier or stage chosen; the model filter may be): one query over
+  ``telemetry.MonthlyCategoryRollup``, the rows per month, model and category across workloads
+  (a few hundred a year whatever the number of workloads), rebuilt every quarter hour; the page
+  says when.
+- Narrowed to a team, risk tier or stage: two queries over the monthly rows of those workloads
+  (``telemetry.MonthlyModelRollup``), the sums per model and category and the number of
+  workloads behind them.
 
 Everyone signed in sees it all: it shows figures per model and category, never a team's or a
 workload's (``rules.py``). The ``model`` filter keeps that model's telemetry (in the workloads the
@@ -26,11 +32,12 @@ from django.db.models import BigIntegerField, Count, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.registry.models import AIModel, UseCaseCategory
 from apps.telemetry import stats
-from apps.telemetry.models import LATENCY_BUCKETS, MonthlyModelRollup
+from apps.telemetry.models import LATENCY_BUCKETS, MonthlyCategoryRollup, MonthlyModelRollup
 
 from . import charts
 from .base import REPORTING_CURRENCY, Chart, Dashboard, Kpi, Table, percent
@@ -121,6 +128,12 @@ def months_read(filters: Filters) -> tuple[date, date]:
     return filters.start.replace(day=1), filters.end.replace(day=1)
 
 
+def organisation_wide(filters: Filters) -> bool:
+    """No team, risk tier or stage chosen: every workload's telemetry, which the rows per month,
+    model and category answer (the model filter too: they are per model)."""
+    return not (filters.team or filters.risk_tier or filters.stage)
+
+
 def _rollups(filters: Filters) -> Any:
     first, last = months_read(filters)
     workloads = dataclasses.replace(filters, model=None).workloads().values("pk")
@@ -137,26 +150,92 @@ _BUCKET_SUMS = {
     f"b{index}": Sum(Cast(KeyTextTransform(str(index), "latency_hist"), BigIntegerField()))
     for index in range(LATENCY_BUCKETS)
 }
+_MODEL = ("ai_model_id", "ai_model__display_name", "ai_model__provider", "ai_model__slug", "ai_model__approval_status")
 
 
-def _models(filters: Filters) -> tuple[list[Model], int]:
-    """Every model with telemetry in the months read, busiest first, each with its figures per
-    use-case category; and how many workloads sent that telemetry."""
-    rows = _rollups(filters)
+@dataclass
+class _Cells:
+    """Each (model, category) cell's figures and the model's catalogue entry; the workloads behind
+    them all (``None``: count them with another query)."""
+
+    models: dict[int | None, dict[str, Any]] = field(default_factory=dict)
+    figures: dict[tuple[int | None, str], Figures] = field(default_factory=dict)
+    workloads: set[int] | None = None
+    refreshed_at: Any = None
+
+
+def _cells_per_workload(filters: Filters) -> _Cells:
+    """From the monthly rows of the workloads the filters select: one aggregate per model and
+    category (a few thousand rows a year at 200 workloads)."""
     sums = (
-        rows.values("ai_model_id", "ai_model__display_name", "ai_model__provider", "ai_model__slug",
-                    "ai_model__approval_status", "workload__use_case_category")
+        _rollups(filters)
+        .values(*_MODEL, "workload__use_case_category")
         .annotate(n_workloads=Count("workload_id", distinct=True), n_requests=Sum("requests"),
                   n_errors=Sum("errors"), total_cost=Sum("cost"), n_unpriced=Sum("unpriced_requests"),
                   total_quality=Sum("quality_sum"), n_quality=Sum("quality_count"), n_flagged=Sum("safety_flagged"),
                   **_BUCKET_SUMS)
         .order_by()
     )  # fmt: skip
-    models: dict[int | None, Model] = {}
+    cells = _Cells()
     for row in sums:
-        pk = row["ai_model_id"]
+        cells.models.setdefault(row["ai_model_id"], row)
+        cells.figures[row["ai_model_id"], row["workload__use_case_category"]] = Figures(
+            workloads=row["n_workloads"], requests=row["n_requests"] or 0, errors=row["n_errors"] or 0,
+            cost=row["total_cost"] or Decimal(0), unpriced=row["n_unpriced"] or 0,
+            quality_sum=row["total_quality"] or 0.0, quality_count=row["n_quality"] or 0,
+            flagged=row["n_flagged"] or 0, latency=[int(row[f"b{i}"] or 0) for i in range(LATENCY_BUCKETS)],
+        )  # fmt: skip
+    return cells
+
+
+def _cells_organisation_wide(filters: Filters) -> _Cells:
+    """From the rows per month, model and category (``telemetry.MonthlyCategoryRollup``): a few
+    hundred a year whatever the number of workloads, summed here across the months."""
+    first, last = months_read(filters)
+    rows = MonthlyCategoryRollup.objects.filter(month__gte=first, month__lte=last)
+    if filters.model:
+        rows = rows.filter(ai_model=filters.model)
+    cells = _Cells(workloads=set())
+    behind: dict[tuple[int | None, str], set[int]] = {}
+    for row in rows.values(*_MODEL, "use_case_category", "workload_ids", "requests", "errors", "cost",
+                           "unpriced_requests", "latency_hist", "quality_sum", "quality_count", "safety_flagged",
+                           "refreshed_at").order_by():  # fmt: skip
+        key = (row["ai_model_id"], row["use_case_category"])
+        cells.models.setdefault(row["ai_model_id"], row)
+        cell = cells.figures.get(key)
+        if cell is None:
+            cell = cells.figures[key] = Figures()
+            behind[key] = set()
+        behind[key].update(row["workload_ids"])
+        cell.requests += row["requests"]
+        cell.errors += row["errors"]
+        cell.cost += row["cost"]
+        cell.unpriced += row["unpriced_requests"]
+        cell.quality_sum += row["quality_sum"]
+        cell.quality_count += row["quality_count"]
+        cell.flagged += row["safety_flagged"]
+        latency = cell.latency
+        for index, count in enumerate(row["latency_hist"][:LATENCY_BUCKETS]):
+            if count:
+                latency[index] += count
+        if cells.refreshed_at is None or row["refreshed_at"] < cells.refreshed_at:
+            cells.refreshed_at = row["refreshed_at"]
+    for key, ids in behind.items():
+        cells.figures[key].workloads = len(ids)
+        cells.workloads.update(ids)
+    return cells
+
+
+def _models(filters: Filters) -> tuple[list[Model], int, Any]:
+    """Every model with telemetry in the months read, busiest first, each with its figures per
+    use-case category; how many workloads sent that telemetry; and, read from the rows across
+    workloads, when they were rebuilt (None otherwise)."""
+    cells = _cells_organisation_wide(filters) if organisation_wide(filters) else _cells_per_workload(filters)
+    models: dict[int | None, Model] = {}
+    for (pk, category), figures in cells.figures.items():
         model = models.get(pk)
         if model is None:
+            row = cells.models[pk]
             status = row["ai_model__approval_status"] or ""
             model = models[pk] = Model(
                 pk=pk, label=row["ai_model__display_name"] or UNKNOWN, provider=row["ai_model__provider"] or "",
@@ -164,13 +243,11 @@ def _models(filters: Filters) -> tuple[list[Model], int]:
                 approved=status in APPROVED, prohibited=status == AIModel.ApprovalStatus.PROHIBITED,
                 url=reverse("registry:model-detail", args=[row["ai_model__slug"]]) if pk else "",
             )  # fmt: skip
-        model.cells[row["workload__use_case_category"]] = Figures(
-            workloads=row["n_workloads"], requests=row["n_requests"] or 0, errors=row["n_errors"] or 0,
-            cost=row["total_cost"] or Decimal(0), unpriced=row["n_unpriced"] or 0,
-            quality_sum=row["total_quality"] or 0.0, quality_count=row["n_quality"] or 0,
-            flagged=row["n_flagged"] or 0, latency=[int(row[f"b{i}"] or 0) for i in range(LATENCY_BUCKETS)],
-        )  # fmt: skip
-    workloads = rows.aggregate(n=Count("workload_id", distinct=True))["n"] if models else 0
+        model.cells[category] = figures
+    if cells.workloads is not None:
+        workloads = len(cells.workloads)
+    else:
+        workloads = _rollups(filters).aggregate(n=Count("workload_id", distinct=True))["n"] if models else 0
     for model in models.values():
         for cell in model.cells.values():
             model.total.add(cell)
@@ -179,11 +256,11 @@ def _models(filters: Filters) -> tuple[list[Model], int]:
         if model.provider and labels.count(model.label) > 1:
             model.label = f"{model.label} ({model.provider})"
     busiest = sorted(models.values(), key=lambda m: (m.pk is None, -m.total.requests, m.label))
-    return [m for m in busiest if m.total.requests], workloads
+    return [m for m in busiest if m.total.requests], workloads, cells.refreshed_at
 
 
 def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashboard:
-    models, workloads = _models(filters)
+    models, workloads, refreshed_at = _models(filters)
     first, last = months_read(filters)
     months = f"{first:%B %Y}" if first == last else f"{first:%B %Y} to {last:%B %Y}"
     dashboard = Dashboard(
@@ -192,7 +269,11 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
         lead="Each model's cost per request, latency, error rate and quality across the organisation's own "
         "telemetry, per use-case category: the evidence for choosing and refining models.",
         filters=filters,
-        numbers={"currency": REPORTING_CURRENCY, "months": {"first": first, "last": last}},
+        numbers={
+            "currency": REPORTING_CURRENCY,
+            "months": {"first": first, "last": last},
+            "organisation_wide_as_of": refreshed_at,
+        },
     )
     dashboard.notes = [
         f"Read in whole calendar months: {months}, the months the period overlaps.",
@@ -201,6 +282,11 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
         + (" The model filter keeps that model's telemetry in the workloads the other filters select."
            if filters.model else ""),
     ]  # fmt: skip
+    if refreshed_at is not None:
+        dashboard.notes.append(
+            f"Organisation-wide figures as of {timezone.localtime(refreshed_at):%-d %b %Y %H:%M}: rebuilt from the "
+            "workloads' monthly rollups every quarter hour."
+        )
     dashboard.kpis = _kpis(models, workloads, filters)
     dashboard.charts = [
         _bar(models, "cost", "Cost per request by model", COST, lambda f: f.cost_per_1k,

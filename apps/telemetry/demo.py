@@ -61,7 +61,7 @@ from apps.registry.models import AIModel, Release, ReleaseEvent, Workload
 from . import services
 from .ingest import EventIn, events_store
 from .models import Alert, Event, IngestionKey, Scorecard, Source
-from .rollups import rollup_pending
+from .rollups import category_refresh, rollup_pending
 from .scoring import day_bounds, score_day
 
 SIMULATOR_KEY = "demo simulator"
@@ -599,5 +599,6 @@ def seed() -> list[tuple[str, str, str]]:
     for workload, first, controls_from in todo:
         _score(workload, first, now, controls_from=controls_from)
         _close_old_anomalies(workload, now)
+    category_refresh()  # the model comparison's rows across workloads, as the beat task rebuilds them
     _keep_recent_notifications(notifications, now)
     return []

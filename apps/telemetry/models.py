@@ -260,6 +260,39 @@ class DailyModelRollup(ModelRollup):
         return f"{self.workload_id} {self.day} {self.model_name} {self.release}"
 
 
+class MonthlyCategoryRollup(models.Model):
+    """Per month, catalogue model and use-case category, across every workload: the monthly model
+    rollups summed (histograms merged) with the workloads behind them, so the organisation-wide
+    model comparison reads a few hundred rows whatever the number of workloads. Rebuilt from the
+    monthly rows by ``rollups.category_refresh``: the current and previous months every quarter
+    hour, every month nightly (beat), and after the demo data or a benchmark is seeded. Filtered
+    views (a team, a risk tier, a stage) read the monthly rows themselves."""
+
+    month = models.DateField(help_text="The month's first day.")
+    ai_model = models.ForeignKey(
+        AIModel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Empty: names the catalogue does not know.",
+    )  # fmt: skip
+    use_case_category = models.CharField(max_length=30)
+    workload_ids = models.JSONField(default=list, help_text="The workloads behind the row, by id.")
+    requests = models.BigIntegerField(default=0)
+    errors = models.BigIntegerField(default=0)
+    cost = models.DecimalField(max_digits=20, decimal_places=6, default=0, help_text="US dollars.")
+    unpriced_requests = models.BigIntegerField(default=0)
+    latency_hist = models.JSONField(default=empty_latency_hist)
+    quality_sum = models.FloatField(default=0)
+    quality_count = models.BigIntegerField(default=0)
+    safety_flagged = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["month", "ai_model", "use_case_category"]
+        indexes = [models.Index(fields=["month"], name="telemetry_category_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.ai_model_id or '-'} {self.use_case_category}"
+
+
 class Scorecard(models.Model):
     """A workload's day: cost and value, latency against the objective, rates, anomalies, drift
     and the post-release regression check. ``metrics`` is what governance evaluated."""

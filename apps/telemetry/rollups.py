@@ -15,6 +15,7 @@ from itertools import groupby
 
 from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
+from django.utils import timezone
 
 from apps.registry.models import Workload
 
@@ -26,6 +27,7 @@ from .models import (
     Event,
     HourlyRollup,
     ModelRollup,
+    MonthlyCategoryRollup,
     MonthlyModelRollup,
     RollupPending,
 )
@@ -377,5 +379,100 @@ def _period_rows(model: type[ModelRollup], workload_id: int, start: datetime, en
             unpriced_requests=int(unpriced), latency_sum_ms=0 + latency_sum, latency_hist=merged,
             quality_sum=0 + quality_sum, quality_count=int(quality_count), safety_flagged=int(flagged),
             **{key: period},
+        ))  # fmt: skip
+    return rows
+
+
+# --- Across workloads: per month, catalogue model and use-case category ------------------------------
+
+# A constant key for pg_advisory_xact_lock: two rebuilds at once take turns.
+_CATEGORY_LOCK = 0x434F45_0001
+
+
+def category_refresh(*, months: Iterable[date] | None = None) -> int:
+    """Rebuild the organisation-wide rows (``MonthlyCategoryRollup``) of ``months`` (first days;
+    every month with monthly rollups when None) from the monthly model rollups and each workload's
+    current use-case category, in one transaction. Returns the number of rows written."""
+    months = None if months is None else sorted({month.replace(day=1) for month in months})
+    now = timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CATEGORY_LOCK])
+            made = _category_rows(months, now)
+        else:
+            made = _category_rows_python(months, now)
+        stale = MonthlyCategoryRollup.objects.all()
+        if months is not None:
+            stale = stale.filter(month__in=months)
+        stale.delete()
+        MonthlyCategoryRollup.objects.bulk_create(made, batch_size=1000)
+    return len(made)
+
+
+def _category_rows_python(months: list[date] | None, now: datetime) -> list[MonthlyCategoryRollup]:
+    rows = MonthlyModelRollup.objects.order_by("month", "workload_id", "model_name", "release")
+    if months is not None:
+        rows = rows.filter(month__in=months)
+    found: dict[tuple[date, int | None, str], MonthlyCategoryRollup] = {}
+    ids: dict[tuple[date, int | None, str], set[int]] = defaultdict(set)
+    for (month, workload_id, category, model_id, requests, errors, cost, unpriced, hist, quality_sum, quality_count,
+         flagged) in rows.values_list(
+            "month", "workload_id", "workload__use_case_category", "ai_model_id", "requests", "errors", "cost",
+            "unpriced_requests", "latency_hist", "quality_sum", "quality_count", "safety_flagged",
+         ).iterator(chunk_size=2000):  # fmt: skip
+        key = (month, model_id, category)
+        row = found.get(key)
+        if row is None:
+            row = found[key] = MonthlyCategoryRollup(
+                month=month, ai_model_id=model_id, use_case_category=category, cost=Decimal(0),
+                latency_hist=[0] * LATENCY_BUCKETS, refreshed_at=now,
+            )  # fmt: skip
+        ids[key].add(workload_id)
+        row.requests += requests
+        row.errors += errors
+        row.cost += cost
+        row.unpriced_requests += unpriced
+        _merge_hist(row.latency_hist, hist)
+        row.quality_sum += quality_sum
+        row.quality_count += quality_count
+        row.safety_flagged += flagged
+    for key, row in found.items():
+        row.workload_ids = sorted(ids[key])
+    return list(found.values())
+
+
+# PostgreSQL: one aggregate; the histograms come back as one JSON list of the group's lists.
+_CATEGORIES = """
+SELECT m.month, m.ai_model_id, w.use_case_category, array_agg(DISTINCT m.workload_id ORDER BY m.workload_id),
+       sum(m.requests), sum(m.errors), sum(m.cost), sum(m.unpriced_requests),
+       '[' || string_agg(m.latency_hist::text, ',') || ']', sum(m.quality_sum), sum(m.quality_count),
+       sum(m.safety_flagged)
+FROM telemetry_monthlymodelrollup AS m JOIN registry_workload AS w ON w.id = m.workload_id
+{where}
+GROUP BY m.month, m.ai_model_id, w.use_case_category
+"""
+
+
+def _category_rows(months: list[date] | None, now: datetime) -> list[MonthlyCategoryRollup]:
+    where, params = ("", []) if months is None else ("WHERE m.month = ANY(%s::date[])", [months])
+    with connection.cursor() as cursor:
+        cursor.execute(_CATEGORIES.format(where=where), params)
+        found = cursor.fetchall()
+    rows = []
+    for (month, model_id, category, workload_ids, requests, errors, cost, unpriced, hists, quality_sum, quality_count,
+         flagged) in found:  # fmt: skip
+        merged = [0] * LATENCY_BUCKETS
+        hists = json.loads(hists) if hists is not None else []
+        if all(type(hist) is list and len(hist) >= LATENCY_BUCKETS for hist in hists):
+            merged = [sum(column) for column in zip(*hists, strict=False)][:LATENCY_BUCKETS] or merged
+        else:
+            for hist in hists:
+                _merge_hist(merged, hist)
+        rows.append(MonthlyCategoryRollup(
+            month=month, ai_model_id=model_id, use_case_category=category, workload_ids=list(workload_ids),
+            requests=int(requests), errors=int(errors), cost=Decimal(0) + cost, unpriced_requests=int(unpriced),
+            latency_hist=merged, quality_sum=float(quality_sum), quality_count=int(quality_count),
+            safety_flagged=int(flagged), refreshed_at=now,
         ))  # fmt: skip
     return rows

@@ -96,6 +96,18 @@ def score_daily_task() -> int:
 
 
 @shared_task(queue="scoring", **OPTIONS)
+def category_refresh_task(every_month: bool = False) -> int:
+    """Beat: the organisation-wide rows per month, model and use-case category
+    (``rollups.category_refresh``), rebuilt from the monthly rollups scoring refreshed: the current
+    and previous months every quarter hour; with ``every_month``, nightly, all of them (a workload's
+    use-case category may have changed since)."""
+    if every_month:
+        return rollups.category_refresh()
+    this_month = timezone.now().date().replace(day=1)
+    return rollups.category_refresh(months=[this_month, (this_month - timedelta(days=1)).replace(day=1)])
+
+
+@shared_task(queue="scoring", **OPTIONS)
 def score_now_task(workload_id: int) -> None:
     """On demand (the panel's "Score now", the API): roll up, then score today with controls."""
     rollups.rollup_pending()

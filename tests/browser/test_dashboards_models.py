@@ -16,6 +16,7 @@ from pytest_django.live_server_helper import LiveServer
 
 from apps.accounts.models import Team, User
 from apps.registry.models import AIModel
+from apps.telemetry import rollups
 from apps.telemetry.models import LATENCY_BUCKETS, MonthlyModelRollup, latency_bucket
 from tests.registry.factories import AIModelFactory, WorkloadFactory
 
@@ -60,6 +61,7 @@ def test_a_team_member_compares_models_and_narrows_by_risk_tier_and_model(
             errors=requests // 100, cost=Decimal(cost), quality_sum=quality, quality_count=requests,
             latency_hist=_hist(ms, requests),
         )  # fmt: skip
+    rollups.category_refresh()  # as the quarter-hourly beat task does
 
     sign_in(page, live_server, team_member)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboards").click()
@@ -67,6 +69,7 @@ def test_a_team_member_compares_models_and_narrows_by_risk_tier_and_model(
     expect(page).to_have_url(re.compile(r"/dashboards/models/\?period=30d$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Model comparison")
     expect(page.locator(".dashboard-note").first).to_contain_text("Read in whole calendar months")
+    expect(page.locator(".dashboard-note").last).to_contain_text("Organisation-wide figures as of")
     expect_drawn(page)
     # Organisation-wide: the other team's telemetry counts, and no team or workload is named.
     expect(page.locator("#kpi-requests .kpi__value")).to_have_text("5,000")

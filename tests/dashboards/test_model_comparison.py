@@ -19,8 +19,14 @@ from django.utils import timezone
 from apps.dashboards import model_comparison
 from apps.dashboards.filters import Filters
 from apps.registry.models import AIModel
-from apps.telemetry import stats
-from apps.telemetry.models import LATENCY_BUCKETS, HourlyRollup, MonthlyModelRollup, latency_bucket
+from apps.telemetry import rollups, stats, tasks
+from apps.telemetry.models import (
+    LATENCY_BUCKETS,
+    HourlyRollup,
+    MonthlyCategoryRollup,
+    MonthlyModelRollup,
+    latency_bucket,
+)
 from apps.telemetry.scoring import score_day
 from tests.registry.factories import AIModelFactory, WorkloadFactory
 from tests.telemetry.helpers import roll, send_day
@@ -123,6 +129,7 @@ def world(team, other_team):  # type: ignore[no-untyped-def]
     _row(w3, SEP, None, 100, name="mystery-model", unpriced=100, hist=_hist(**{f"b{B100}": 100}))
     _row(w1, date(2026, 8, 1), mini, 99_999, cost="999", hist=_hist(**{f"b{B100}": 99_999}))
     _row(w1, date(2026, 11, 1), legacy, 77_777, cost="777")
+    rollups.category_refresh()  # as the beat task does: the organisation-wide rows
     return {"mini": mini, "haiku": haiku, "legacy": legacy, "w1": w1, "w2": w2, "w3": w3}
 
 
@@ -293,6 +300,7 @@ def test_it_reads_what_scoring_wrote(team, team_member):
     send_day(workload, yesterday, n=40, error_rate=0.25, flagged_rate=0.1)
     roll()
     score_day(workload=workload, day=yesterday, evaluate_controls=False)
+    tasks.category_refresh_task()  # the quarter-hourly rebuild (this month and the last)
     filters, _ = Filters.from_query({"period": "30d"})
     rows = model_comparison.build(user=team_member, filters=filters, query={}).part("models").rows
     hours = HourlyRollup.objects.filter(workload=workload)
@@ -369,7 +377,9 @@ def test_the_api_names_a_bad_filter(world, client_for, team_member):
 
 def _workloads(n: int, model: AIModel) -> None:
     for i in range(n):
-        workload = WorkloadFactory(name=f"Load {n}-{i}", use_case_category=["agents", "analytics"][i % 2])
+        workload = WorkloadFactory(
+            name=f"Load {n}-{i}", use_case_category=["agents", "analytics"][i % 2], lifecycle_stage="pilot"
+        )
         for month in (SEP, OCT):
             _row(workload, month, model, 100 + i, cost="0.05", quality=80, scored=100, hist=_hist(**{f"b{B800}": 100}))
         _row(workload, OCT, None, 10, name=f"unknown-{i}", unpriced=10)
@@ -383,11 +393,90 @@ def test_the_number_of_queries_does_not_grow_with_the_workloads(client_for, lead
     for n in (2, 10):
         MonthlyModelRollup.objects.all().delete()
         _workloads(n, model)
+        rollups.category_refresh()
         with CaptureQueriesContext(connection) as page:
             assert client.get(URL, {**PERIOD, "model": model.slug}).status_code == 200
         with CaptureQueriesContext(connection) as built:
             dashboard = _build(leader)
+        with CaptureQueriesContext(connection) as narrowed:
+            by_stage = _build(leader, stage="pilot")
         assert _kpis(dashboard)["requests"].raw == sum(2 * (100 + i) + 10 for i in range(n))
-        counts.append((len(page), len(built)))
+        assert _kpis(by_stage)["requests"].raw == _kpis(dashboard)["requests"].raw  # every one a pilot
+        counts.append((len(page), len(built), len(narrowed)))
     assert counts[0] == counts[1]
-    assert counts[0][1] == 2  # the sums and the histograms
+    assert counts[0][1] == 1  # organisation-wide: the rows per month, model and category
+    assert counts[0][2] == 2  # narrowed: the workloads' sums, and how many workloads
+
+
+# --- Organisation-wide rows (rebuilt every quarter hour) ----------------------------------------------
+
+
+def _figures(dashboard) -> list:  # type: ignore[no-untyped-def]
+    return [dashboard.numbers[k] for k in sorted(dashboard.numbers) if k != "organisation_wide_as_of"] + [
+        part.rows for part in [*dashboard.charts, *dashboard.tables]
+    ]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"model": "openai-gpt-4o-mini"}, {"start": "2026-10-05", "end": "2026-10-20"},
+     {"start": "2026-08-01", "end": "2026-11-30"}, {"model": "acme-legacy-1", "start": "2026-11-01",
+                                                     "end": "2026-11-02"}],
+)  # fmt: skip
+def test_organisation_wide_rows_give_what_the_workloads_rows_give(world, leader, params, monkeypatch):
+    fast = _build(leader, **params)
+    assert fast.numbers["organisation_wide_as_of"] is not None
+    monkeypatch.setattr(model_comparison, "organisation_wide", lambda filters: False)
+    slow = _build(leader, **params)
+    assert slow.numbers["organisation_wide_as_of"] is None
+    assert _figures(fast) == _figures(slow)
+    assert _kpis(fast)["requests"].detail == _kpis(slow)["requests"].detail  # the workloads behind, counted once
+
+
+def test_organisation_wide_rows_say_when_they_were_rebuilt_and_follow_a_category_change(world, leader):
+    dashboard = _build(leader)
+    rebuilt = MonthlyCategoryRollup.objects.order_by("refreshed_at").values_list("refreshed_at", flat=True)[0]
+    assert dashboard.notes[-1] == (
+        f"Organisation-wide figures as of {timezone.localtime(rebuilt):%-d %b %Y %H:%M}: rebuilt from the "
+        "workloads' monthly rollups every quarter hour."
+    )
+    assert "Organisation-wide figures" not in " ".join(_build(leader, risk_tier="high").notes)
+    world["w2"].use_case_category = "analytics"
+    world["w2"].save()
+    categories = {row[2] for row in _build(leader).part("models").rows}
+    assert "Analytics and decision support" not in categories  # not before the rebuild (the note says when)
+    tasks.category_refresh_task(every_month=True)  # the nightly rebuild
+    rows = _build(leader).part("models").rows
+    assert ("GPT-4o mini", "Analytics and decision support", 1, 2000) in [(r[0], r[2], r[3], r[4]) for r in rows]
+
+
+def test_rebuilding_some_months_leaves_the_others(world):
+    before = {row.month: row.refreshed_at for row in MonthlyCategoryRollup.objects.all()}
+    assert set(before) == {date(2026, 8, 1), SEP, OCT, date(2026, 11, 1)}
+    MonthlyModelRollup.objects.filter(month=date(2026, 8, 1)).delete()
+    assert rollups.category_refresh(months=[OCT, date(2026, 8, 17)]) == 4  # mini in 2 categories, haiku, legacy
+    after = {(row.month, row.ai_model_id, row.use_case_category): row for row in MonthlyCategoryRollup.objects.all()}
+    assert {month for month, _, _ in after} == {SEP, OCT, date(2026, 11, 1)}  # August had no rows left
+    assert all(row.refreshed_at == before[row.month] for row in after.values() if row.month != OCT)
+    mini_support = after[OCT, world["mini"].pk, "customer_support"]
+    assert (mini_support.requests, mini_support.errors, mini_support.cost, mini_support.workload_ids) == (
+        3000,
+        30,
+        Decimal("1.350000"),
+        sorted([world["w1"].pk, world["w2"].pk]),
+    )
+    assert mini_support.latency_hist[B800] == 2900
+    assert mini_support.latency_hist[B2000] == 100
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL path")
+def test_the_organisation_wide_rows_summed_by_the_database_are_those_summed_in_python(world):
+    fields = [f.attname for f in MonthlyCategoryRollup._meta.concrete_fields if f.attname != "id"]
+    now = timezone.now()
+
+    def rows(made: list[MonthlyCategoryRollup]) -> list[tuple]:
+        return sorted((tuple(getattr(row, name) for name in fields) for row in made), key=repr)
+
+    in_sql = rows(rollups._category_rows(None, now))
+    assert len(in_sql) == 8  # August 1, September 2, October 4, November 1
+    assert in_sql == rows(rollups._category_rows_python(None, now))

@@ -355,6 +355,7 @@ EXPECTED_QUEUES = {
     "apps.telemetry.tasks.score_today_task": "scoring",
     "apps.telemetry.tasks.score_daily_task": "scoring",
     "apps.telemetry.tasks.score_now_task": "scoring",
+    "apps.telemetry.tasks.category_refresh_task": "scoring",
     "apps.telemetry.tasks.retention_task": "default",
 }
 
