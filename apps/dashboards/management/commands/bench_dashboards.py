@@ -1,14 +1,16 @@
 """``manage.py bench_dashboards``: the dashboards' server time at 10,000 and at 10,000,000 events.
 
-For each size, in a database of its own (``coe_bench_dashboards``, created and migrated here on
-the server ``DATABASE_URL`` names, dropped afterwards unless ``--keep-db``; the developer's
-database is never touched): seed 200 workloads, 12 teams and a year of telemetry as the workers
-leave it (``apps.dashboards.benchmarks.seed``), then request every dashboard page and its API, for
-the last 30 days and the last 12 months, signed in as a leader, through Django's test client in
-this process: a few untimed requests, then ``--repeat`` timed ones, each counting its SQL queries.
-The figures go to docs/benchmarks.md between the dashboards' markers; the notes after them are
-kept. Each size's figures are also kept in var/bench/ so a later run of one size can still write
-the comparison.
+Each size gets a database of its own (``coe_bench_dashboards_<events>``, created and migrated here
+on the server ``DATABASE_URL`` names, dropped afterwards unless ``--keep-db``; the developer's
+database is never touched), seeded with 200 workloads, 12 teams and a year of telemetry as the
+workers leave it (``apps.dashboards.benchmarks.seed``). Then one new process per size (as a web
+worker, which never held what seeding left in memory) requests every dashboard page and its API,
+for the last 30 days and the last 12 months, signed in as a leader, through Django's test client:
+a few untimed requests, then ``--repeat`` timed ones, each counting its SQL queries. The sizes take
+turns request by request (10k, 10M, 10M, 10k, …), so whatever else slows the machine for a while
+slows both sizes alike and their ratio holds still. The figures go to docs/benchmarks.md between
+the dashboards' markers; the notes after them are kept. Each size's figures are also kept in
+var/bench/ so a later run of one size can still write the comparison.
 
 Targets (issue 8): p95 under 150 ms at 10M events; 10M/10k time ratio under 1.5; the same number
 of queries at both sizes.
@@ -124,38 +126,103 @@ def cases(dashboards: list[str], workload_slug: str) -> list[Case]:
     return found
 
 
-def measure(client: Client, case: Case, *, repeat: int, warmup: int) -> Timing:
-    timing = Timing(case.dashboard, case.kind, case.period, case.url, status=0)
-    try:
-        for _ in range(warmup):
-            client.get(case.url)
-        timings, counts, slowest, sql, cpu = [], set(), [], [], []
-        for _ in range(repeat):
+class Sampler:
+    """One URL's requests in a timing process: untimed ones to warm up, then timed ones one at a time
+    (the sizes take turns), summed up as a ``Timing`` at the end."""
+
+    def __init__(self, client: Client, case: Case) -> None:
+        self.client, self.case = client, case
+        self.timing = Timing(case.dashboard, case.kind, case.period, case.url, status=0)
+        self.times: list[float] = []
+        self.cpu: list[float] = []
+        self.sql: list[float] = []
+        self.counts: set[int] = set()
+        self.slowest: list[dict[str, Any]] = []
+
+    def warm(self, n: int) -> None:
+        with self._guard():
+            for _ in range(n):
+                self.client.get(self.case.url)
+
+    def sample(self) -> None:
+        if self.timing.status == "error":
+            return
+        with self._guard():
             backend = _backend_pid()
             with CaptureQueriesContext(connection) as ctx:
                 cpu_before = time.thread_time_ns() + _on_cpu_ns(backend)
                 started = time.perf_counter()
-                response = client.get(case.url)
-                timings.append((time.perf_counter() - started) * 1000)
-                cpu.append((time.thread_time_ns() + _on_cpu_ns(backend) - cpu_before) / 1e6)
-            counts.add(len(ctx.captured_queries))
-            sql.append(sum(float(q["time"] or 0) for q in ctx.captured_queries) * 1000)
-            timing.status = response.status_code
-            timing.size_kib = len(response.content) / 1024
-            slowest = ctx.captured_queries
-    except Exception as exc:
-        timing.status = "error"
-        timing.error = f"{type(exc).__name__}: {exc}"[:300]
+                response = self.client.get(self.case.url)
+                self.times.append((time.perf_counter() - started) * 1000)
+                self.cpu.append((time.thread_time_ns() + _on_cpu_ns(backend) - cpu_before) / 1e6)
+            self.counts.add(len(ctx.captured_queries))
+            self.sql.append(sum(float(q["time"] or 0) for q in ctx.captured_queries) * 1000)
+            self.timing.status = response.status_code
+            self.timing.size_kib = len(response.content) / 1024
+            self.slowest = ctx.captured_queries
+
+    @contextlib.contextmanager
+    def _guard(self) -> Any:
+        try:
+            yield
+        except Exception as exc:  # a broken dashboard is reported in the table, not a crashed run
+            self.timing.status = "error"
+            self.timing.error = f"{type(exc).__name__}: {exc}"[:300]
+
+    def result(self) -> Timing:
+        timing = self.timing
+        if timing.status == "error" or not self.times:
+            return timing
+        timing.median_ms = statistics.median(self.times)
+        timing.p95_ms = statistics.quantiles(self.times, n=20)[-1] if len(self.times) > 1 else self.times[0]
+        timing.queries = sorted(self.counts)
+        timing.sql_ms = statistics.median(self.sql)
+        timing.cpu_median_ms = statistics.median(self.cpu)
+        timing.cpu_p95_ms = statistics.quantiles(self.cpu, n=20)[-1] if len(self.cpu) > 1 else self.cpu[0]
+        ranked = sorted(self.slowest, key=lambda q: float(q["time"] or 0), reverse=True)[:3]
+        timing.slowest = [(float(q["time"] or 0) * 1000, q["sql"]) for q in ranked]
         return timing
-    timing.median_ms = statistics.median(timings)
-    timing.p95_ms = statistics.quantiles(timings, n=20)[-1] if len(timings) > 1 else timings[0]
-    timing.queries = sorted(counts)
-    timing.sql_ms = statistics.median(sql)
-    timing.cpu_median_ms = statistics.median(cpu)
-    timing.cpu_p95_ms = statistics.quantiles(cpu, n=20)[-1] if len(cpu) > 1 else cpu[0]
-    ranked = sorted(slowest, key=lambda q: float(q["time"] or 0), reverse=True)[:3]
-    timing.slowest = [(float(q["time"] or 0) * 1000, q["sql"]) for q in ranked]
-    return timing
+
+
+class _Timer:
+    """The parent's handle on one size's timing process (``--serve``): a line asked, a line answered."""
+
+    def __init__(self, command: list[str], env: dict[str, str], answer: Path, size: int) -> None:
+        self.size, self.answer = size, answer
+        self.process = subprocess.Popen(  # noqa: S603 (this command, this interpreter)
+            command, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        ready = self._read()
+        if not ready.startswith("ready "):
+            raise CommandError(f"The {size:,}-event timing process did not start: {ready!r}")
+        self.cases = int(ready.split()[1])
+
+    def _read(self) -> str:
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            raise CommandError(f"The {self.size:,}-event timing process stopped (exit {self.process.returncode}).")
+        return line.strip()
+
+    def ask(self, command: str) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        answer = self._read()
+        if answer != "ok":
+            raise CommandError(f"The {self.size:,}-event timing process answered {answer!r} to {command!r}.")
+
+    def finish(self) -> dict[str, Any]:
+        self.ask("done")
+        if self.process.wait(timeout=60):
+            raise CommandError(f"The {self.size:,}-event timing process failed (exit {self.process.returncode}).")
+        return json.loads(self.answer.read_text())
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
 
 def _backend_pid() -> int:
@@ -180,31 +247,38 @@ def explain(sql: str) -> str:
         return "\n".join(row[0] for row in cursor.fetchall())
 
 
+def _db(size: int) -> str:
+    return f"{BENCH_DB}_{size}"
+
+
 class Command(BaseCommand):
     help = "Seed a year of telemetry at 10k and 10M events and time every dashboard; figures to docs/benchmarks.md."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--sizes", default=f"{SMALL},{LARGE}", help="Events to seed, comma-separated.")
-        parser.add_argument("--repeat", type=int, default=30, help="Timed requests per URL (default 30).")
+        parser.add_argument("--repeat", type=int, default=30, help="Timed requests per URL and size (default 30).")
         parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL first (default 3).")
         parser.add_argument("--workloads", type=int, default=200)
         parser.add_argument("--teams", type=int, default=12)
         parser.add_argument("--days", type=int, default=365)
         parser.add_argument("--seed", type=int, default=8, help="Random seed: the same data for the same seed.")
-        parser.add_argument("--keep-db", action="store_true", help=f"Keep {BENCH_DB} (with the last size) afterwards.")
+        parser.add_argument(
+            "--keep-db", action="store_true", help=f"Keep the databases ({BENCH_DB}_<events>) afterwards."
+        )
         parser.add_argument(
             "--reuse",
             action="store_true",
-            help=f"Reuse {BENCH_DB} if it exists and holds the size asked for (seeded today); implies --keep-db.",
+            help="Reuse a size's database if it holds that size (seeded today) instead of seeding it again; implies "
+            "--keep-db.",
         )
         parser.add_argument("--output", default=str(Path(settings.BASE_DIR) / "docs" / "benchmarks.md"))
         parser.add_argument("--no-write", action="store_true", help="Print the section; leave the docs alone.")
-        parser.add_argument("--timings-to", default="", help=argparse.SUPPRESS)  # the timing child's answer file
+        parser.add_argument("--serve", default="", help=argparse.SUPPRESS)  # a timing process: its answer file
         parser.add_argument(
             "--only",
             default="",
-            help="Time only these dashboards, comma-separated (e.g. compliance,adoption): prints their figures and "
-            "keeps neither var/bench/ nor the docs.",
+            help="Time only these dashboards, comma-separated (e.g. compliance,adoption), in databases a kept run "
+            "seeded: prints their figures and keeps neither var/bench/ nor the docs.",
         )
         parser.add_argument(
             "--report-only",
@@ -224,8 +298,8 @@ class Command(BaseCommand):
             return
         self.opts = opts
         self.results_dir = Path(settings.VAR_DIR) / "bench"
-        if opts["timings_to"]:
-            self._child()
+        if opts["serve"]:
+            self._serve()
             return
         if opts["report_only"]:
             section = self._section()
@@ -237,37 +311,39 @@ class Command(BaseCommand):
         if not sizes:
             raise CommandError("Give at least one size.")
         self.base_settings = dict(connection.settings_dict)
-        if self.base_settings["NAME"] == BENCH_DB:
-            raise CommandError(f"DATABASE_URL names {BENCH_DB} itself: name the server's usual database instead.")
-        keep = bool(opts["keep_db"] or opts["reuse"] or opts["only"])  # a partial run never drops it
+        if self.base_settings["NAME"].startswith(BENCH_DB):
+            raise CommandError(f"DATABASE_URL names a {BENCH_DB} database: name the server's usual database instead.")
+        keep = bool(opts["keep_db"] or opts["reuse"] or opts["only"])  # a partial run never drops them
         self.results_dir.mkdir(parents=True, exist_ok=True)
         here, missing = _available()
-        if only := [name.strip() for name in opts["only"].split(",") if name.strip()]:
+        only = [name.strip() for name in opts["only"].split(",") if name.strip()]
+        if only:
             unknown = set(only) - set(here)
             if unknown:
                 raise CommandError(f"No such dashboard: {', '.join(sorted(unknown))}.")
             here = [name for name in here if name in only]
         self.stdout.write(f"Dashboards: {', '.join(here) or 'none'}; missing: {', '.join(missing) or 'none'}.")
-        connection.settings_dict.setdefault("TEST", {})["NAME"] = BENCH_DB
-        self.stdout.write(f"Creating and migrating {BENCH_DB}…")
-        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=keep)
         # The test client asks for "testserver"; the test environment's instrumented template
         # rendering is left out on purpose (it copies every context: not what a server does).
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         debug, settings.DEBUG = settings.DEBUG, False
         try:
-            self.machine = self._machine()
+            seeds = {size: self._prepare(size, keep) for size in sizes}
+            self.machine = self._machine()  # connected to a benchmark database: DATABASE_URL's may not exist
+            self._settle()
+            timed = self._time_interleaved(sizes, here)
             for size in sizes:
-                result = self._size(size, here, missing)
-                if only:
-                    continue  # a partial run: its lines above are the answer
-                (self.results_dir / f"dashboards-{size}.json").write_text(json.dumps(result, indent=1, default=str))
+                result = self._result(size, seeds[size], timed[size], here, missing)
+                if not only:
+                    (self.results_dir / f"dashboards-{size}.json").write_text(json.dumps(result, indent=1, default=str))
         finally:
             settings.DEBUG = debug
-            if not keep:
-                connection.creation.destroy_test_db(old_name, verbosity=0)
-            else:
-                self.stdout.write(f"Kept {BENCH_DB} with the last size seeded.")
+            self._use(None)
+            for size in sizes:
+                if keep:
+                    self.stdout.write(f"Kept {_db(size)}.")
+                else:
+                    self._drop(size)
         if only:
             return
         section = self._section()
@@ -275,60 +351,206 @@ class Command(BaseCommand):
         if not opts["no_write"]:
             self._write(Path(opts["output"]), section)
 
-    # --- One size ---------------------------------------------------------------------------------
+    # --- The databases ----------------------------------------------------------------------------
+
+    def _use(self, size: int | None, *, create: bool = False, keepdb: bool = True) -> None:
+        """Connect to a size's database (creating and migrating it with ``create``), or, with None,
+        back to the one DATABASE_URL names."""
+        connection.close()
+        connection.settings_dict["NAME"] = self.base_settings["NAME"]
+        if size is None:
+            return
+        if create:
+            connection.settings_dict.setdefault("TEST", {})["NAME"] = _db(size)
+            connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False, keepdb=keepdb)
+        else:
+            connection.settings_dict["NAME"] = _db(size)
+
+    def _drop(self, size: int) -> None:
+        with connection.creation._nodb_cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{_db(size)}"')
 
     def _holds(self, size: int, *, fresh_only: bool = True) -> dict[str, Any] | None:
-        """The seed report if the database holds this size, seeded today (unless not ``fresh_only``), else None."""
+        """The seed report if the connected database holds this size, seeded today (unless not
+        ``fresh_only``), else None."""
         from apps.telemetry.models import HourlyRollup
 
         stored = self.results_dir / f"dashboards-{size}.json"
         if not stored.exists():
             return None
         report = json.loads(stored.read_text()).get("seed") or {}
-        events = HourlyRollup.objects.aggregate(n=Sum("requests"))["n"]
+        try:
+            events = HourlyRollup.objects.aggregate(n=Sum("requests"))["n"]
+        except DatabaseError:  # not migrated this far
+            return None
         fresh = report.get("now", "")[:10] == datetime.now(UTC).date().isoformat()
         return report if events == size and (fresh or not fresh_only) else None
 
-    def _size(self, size: int, here: list[str], missing: list[str]) -> dict[str, Any]:
+    def _prepare(self, size: int, keep: bool) -> dict[str, Any]:
+        """The size's database, created and migrated, seeded unless a kept one can be reused: its seed report."""
         from apps.dashboards import benchmarks
 
         opts = self.opts
+        self.stdout.write(f"{size:,} events: creating and migrating {_db(size)}…")
+        self._use(size, create=True, keepdb=keep)
         report = self._holds(size) if opts["reuse"] else None
         if opts["only"] and report is None:
             report = self._holds(size, fresh_only=False)
             if report is None:  # a partial run never seeds: it times what another run seeded
-                raise CommandError(f"--only times a {BENCH_DB} that already holds {size:,} events; it does not.")
-        seeded_here = report is None
+                raise CommandError(f"--only times a {_db(size)} that already holds {size:,} events; it does not.")
         if report is not None:
-            self.stdout.write(f"{size:,} events: reusing {BENCH_DB} (seeded {report['now'][:16]}).")
-        else:
-            if connection.settings_dict["NAME"] != BENCH_DB:  # never empty any other database
-                raise CommandError(f"Connected to {connection.settings_dict['NAME']}, not {BENCH_DB}: stopping.")
-            self.stdout.write(f"{size:,} events: emptying {BENCH_DB} and seeding…")
-            call_command("flush", interactive=False, verbosity=0)
-            started = time.perf_counter()
-            seeded = benchmarks.seed(
-                events=size,
-                workloads=opts["workloads"],
-                teams=opts["teams"],
-                days=opts["days"],
-                seed=opts["seed"],
-                say=self.stdout.write,
-            )
-            report = {**asdict(seeded), "wall_s": time.perf_counter() - started, "tables": self._tables()}
+            self.stdout.write(f"{size:,} events: reusing {_db(size)} (seeded {report['now'][:16]}).")
+            return report
+        if connection.settings_dict["NAME"] != _db(size):  # never empty any other database
+            raise CommandError(f"Connected to {connection.settings_dict['NAME']}, not {_db(size)}: stopping.")
+        self.stdout.write(f"{size:,} events: emptying {_db(size)} and seeding…")
+        call_command("flush", interactive=False, verbosity=0)
+        started = time.perf_counter()
+        seeded = benchmarks.seed(
+            events=size, workloads=opts["workloads"], teams=opts["teams"], days=opts["days"], seed=opts["seed"],
+            say=self.stdout.write,
+        )  # fmt: skip
+        report = {**asdict(seeded), "wall_s": time.perf_counter() - started, "tables": self._tables()}
+        self.stdout.write(
+            f"Seeded {size:,} events in {report['wall_s']:.1f} s: {report['hourly_rows']:,} hourly "
+            f"rows, {report['scorecards']:,} scorecards, {report['check_results']:,} check results."
+        )
+        return report
+
+    def _settle(self) -> None:
+        """Let the bulk loads' writes reach the disk before timing: a CHECKPOINT (PostgreSQL writes its
+        dirty buffers) and a sync (the kernel writes its dirty pages). Timed straight after seeding
+        10M, the requests shared the machine with writing ~2 GB back, and even the dashboards that
+        read the same rows at both sizes came out 1.3–1.6 times slower."""
+        started = time.perf_counter()
+        # Not a superuser (or pg_checkpoint, PostgreSQL 15+): no checkpoint, the sync still helps.
+        with connection.cursor() as cursor, contextlib.suppress(DatabaseError):
+            cursor.execute("CHECKPOINT")
+        os.sync()
+        self.stdout.write(f"  checkpoint and sync: {time.perf_counter() - started:.1f} s")
+
+    # --- Timing -----------------------------------------------------------------------------------
+
+    def _time_interleaved(self, sizes: list[int], here: list[str]) -> dict[int, dict[str, Any]]:
+        """Every URL timed in one new process per size (``--serve``), the sizes taking turns request by
+        request, in alternating order (ABBA…): per size, the operations workload, the timings and the CPU."""
+        opts = self.opts
+        labels = cases(here, "-")
+        with tempfile.TemporaryDirectory() as folder:
+            timers: list[_Timer] = []
+            try:
+                for size in sizes:
+                    answer = Path(folder) / f"timings-{size}.json"
+                    command = [
+                        sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "bench_dashboards",
+                        "--serve", str(answer), "--only", ",".join(here), "--sizes", str(size),
+                        "--repeat", str(opts["repeat"]), "--warmup", str(opts["warmup"]),
+                    ]  # fmt: skip
+                    self.stdout.flush()
+                    timers.append(_Timer(command, {**os.environ, "DATABASE_URL": self._url(size)}, answer, size))
+                self.stdout.write(
+                    f"Timing {len(labels)} URLs × {opts['repeat']} requests in {len(timers)} processes, the sizes "
+                    "taking turns…"
+                )
+                for index, label in enumerate(labels):
+                    started = time.perf_counter()
+                    for timer in timers:
+                        timer.ask(f"warm {index}")
+                    for turn in range(opts["repeat"]):
+                        for timer in timers if turn % 2 == 0 else timers[::-1]:
+                            timer.ask(f"time {index}")
+                    self.stdout.write(
+                        f"  {label.dashboard:<11} {label.kind:<4} {label.period:<3} "
+                        f"{time.perf_counter() - started:5.1f} s"
+                    )
+                answers = {timer.size: timer.finish() for timer in timers}
+            finally:
+                for timer in timers:
+                    timer.kill()
+        return answers
+
+    def _url(self, size: int) -> str:
+        """DATABASE_URL for a timing process: the same server, the size's database."""
+        s = self.base_settings
+        auth = quote(s.get("USER") or "", safe="")
+        if s.get("PASSWORD"):
+            auth += ":" + quote(s["PASSWORD"], safe="")
+        return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{_db(size)}"
+
+    def _serve(self) -> None:
+        """A timing process: DATABASE_URL names a seeded size's database. Answers the parent line by
+        line on stdout (nothing else may be printed there): ``ready <n>``, then ``ok`` to each ``warm
+        <i>`` or ``time <i>``; at ``done``, writes its figures to the answer file and exits."""
+        from apps.dashboards import benchmarks
+
+        size = int(self.opts["sizes"])
+        if connection.settings_dict["NAME"] != _db(size):
+            raise CommandError(f"--serve times {_db(size)} only.")
+        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
+        settings.DEBUG = False
+        here = [name for name in self.opts["only"].split(",") if name]
+        workload = benchmarks.busiest_workload()
+        client = Client()
+        client.force_login(benchmarks.leader())
+        samplers = [Sampler(client, case) for case in cases(here, workload.slug)]
+        reply = sys.stdout
+        postgres = _PostgresCpu(_db(size))
+        postgres.start()
+        own_before, (busy_before, _) = os.times(), _system_cpu()
+        # As a web worker does once it has loaded the application (coe_portal/gunicorn.py): what lives
+        # now is frozen, so the collector's full passes skip it.
+        gc.collect()
+        gc.freeze()
+        clock = time.perf_counter()
+        reply.write(f"ready {len(samplers)}\n")
+        reply.flush()
+        for line in sys.stdin:
+            command, _, argument = line.strip().partition(" ")
+            if command == "done":
+                break
+            if command == "warm":
+                samplers[int(argument)].warm(self.opts["warmup"])
+            elif command == "time":
+                samplers[int(argument)].sample()
+            reply.write("ok\n")
+            reply.flush()
+        elapsed = time.perf_counter() - clock
+        gc.unfreeze()
+        own_after, (busy_after, _) = os.times(), _system_cpu()
+        own = own_after.user + own_after.system - own_before.user - own_before.system
+        database = postgres.stop()
+        cpu = {
+            "seconds": elapsed, "this process": own, "postgresql": database,
+            "other processes": max(0.0, busy_after - busy_before - own - database),
+        }  # fmt: skip
+        timings = [asdict(sampler.result()) for sampler in samplers]
+        Path(self.opts["serve"]).write_text(
+            json.dumps({"workload": workload.slug, "timings": timings, "cpu": cpu}, default=str)
+        )
+        reply.write("ok\n")
+        reply.flush()
+
+    def _result(
+        self, size: int, seed: dict[str, Any], timed: dict[str, Any], here: list[str], missing: list[str]
+    ) -> dict[str, Any]:
+        """A size's figures as kept in var/bench/; for 10M, EXPLAIN ANALYZE of each slow request's
+        slowest query."""
+        timings = [Timing(**t) for t in timed["timings"]]
+        self.stdout.write(f"{size:,} events:")
+        for timing in timings:
+            if timing.status == "error":
+                self.stdout.write(
+                    self.style.ERROR(f"  {timing.dashboard} {timing.kind} {timing.period}: {timing.error}")
+                )
+                continue
             self.stdout.write(
-                f"Seeded {size:,} events in {report['wall_s']:.1f} s: {report['hourly_rows']:,} hourly "
-                f"rows, {report['scorecards']:,} scorecards, {report['check_results']:,} check results."
+                f"  {timing.dashboard:<11} {timing.kind:<4} {timing.period:<3} {timing.status} median "
+                f"{timing.median_ms:7.1f} ms  p95 {timing.p95_ms:7.1f} ms  CPU {timing.cpu_median_ms:7.1f} / "
+                f"{timing.cpu_p95_ms:7.1f} ms  queries {timing.queries}  {timing.size_kib:,.0f} KiB"
             )
-        if seeded_here:
-            self._settle()
-            # Timed in a fresh process, as a web worker is: not in this one, whose heap seeding has grown
-            # and fragmented (it made every request here 1.3–2 times slower than in a new process).
-            workload, timings, cpu = self._time_in_child(size, here)
-        else:
-            workload, timings, cpu = self._time(here)
         plans = {}
-        if size >= LARGE and not opts["only"]:
+        if size >= LARGE and not self.opts["only"]:
+            self._use(size)
             for timing in timings:
                 if timing.p95_ms is not None and timing.p95_ms >= TARGET_P95_MS and timing.slowest:
                     ms, sql = timing.slowest[0]
@@ -343,112 +565,25 @@ class Command(BaseCommand):
         return {
             "size": size,
             "measured_at": datetime.now(UTC).isoformat(),
-            "seed": report,
-            "workload": workload,
-            "repeat": opts["repeat"],
-            "warmup": opts["warmup"],
+            "seed": seed,
+            "workload": timed["workload"],
+            "repeat": self.opts["repeat"],
+            "warmup": self.opts["warmup"],
             "dashboards": here,
             "missing": missing,
             "timings": [asdict(t) for t in timings],
             "explain": plans,
             "machine": self.machine,
-            "cpu": cpu,
+            "cpu": timed["cpu"],
+            "interleaved": True,
         }
-
-    def _time(self, here: list[str]) -> tuple[str, list[Timing], dict[str, float]]:
-        """Every dashboard's URLs, timed in this process: (the operations workload, timings, CPU)."""
-        from apps.dashboards import benchmarks
-
-        opts = self.opts
-        workload = benchmarks.busiest_workload()
-        client = Client()
-        client.force_login(benchmarks.leader())
-        timings = []
-        postgres = _PostgresCpu(BENCH_DB)
-        postgres.start()
-        own_before, (busy_before, _) = os.times(), _system_cpu()
-        # As a web worker does once it has loaded the application (coe_portal/gunicorn.py): what lives
-        # now is frozen, so the collector's full passes skip it.
-        gc.collect()
-        gc.freeze()
-        clock = time.perf_counter()
-        for case in cases(here, workload.slug):
-            timing = measure(client, case, repeat=opts["repeat"], warmup=opts["warmup"])
-            timings.append(timing)
-            if timing.status == "error":
-                self.stdout.write(self.style.ERROR(f"  {case.dashboard} {case.kind} {case.period}: {timing.error}"))
-                continue
-            self.stdout.write(
-                f"  {case.dashboard:<11} {case.kind:<4} {case.period:<3} {timing.status} median "
-                f"{timing.median_ms:7.1f} ms  p95 {timing.p95_ms:7.1f} ms  CPU {timing.cpu_median_ms:7.1f} / "
-                f"{timing.cpu_p95_ms:7.1f} ms  queries {timing.queries}  {timing.size_kib:,.0f} KiB"
-            )
-        elapsed = time.perf_counter() - clock
-        gc.unfreeze()
-        own_after, (busy_after, _) = os.times(), _system_cpu()
-        own = own_after.user + own_after.system - own_before.user - own_before.system
-        database = postgres.stop()
-        cpu = {
-            "seconds": elapsed, "this process": own, "postgresql": database,
-            "other processes": max(0.0, busy_after - busy_before - own - database),
-        }  # fmt: skip
-        self.stdout.write(
-            f"CPU over {elapsed:.0f} s of requests: this process {own:.0f} s, PostgreSQL {database:.0f} s, "
-            f"other processes {cpu['other processes']:.0f} s (of {elapsed * (os.cpu_count() or 1):.0f} s)"
-        )
-        return workload.slug, timings, cpu
-
-    def _settle(self) -> None:
-        """Let the bulk load's writes reach the disk before timing: a CHECKPOINT (PostgreSQL writes its
-        dirty buffers) and a sync (the kernel writes its dirty pages). Timed straight after seeding
-        10M, the requests shared the machine with writing ~2 GB back, and even the dashboards that
-        read the same rows at both sizes came out 1.3–1.6 times slower."""
-        started = time.perf_counter()
-        # Not a superuser (or pg_checkpoint, PostgreSQL 15+): no checkpoint, the sync still helps.
-        with connection.cursor() as cursor, contextlib.suppress(DatabaseError):
-            cursor.execute("CHECKPOINT")
-        os.sync()
-        self.stdout.write(f"  checkpoint and sync: {time.perf_counter() - started:.1f} s")
-
-    def _time_in_child(self, size: int, here: list[str]) -> tuple[str, list[Timing], dict[str, float]]:
-        with tempfile.TemporaryDirectory() as folder:
-            answer = Path(folder) / "timings.json"
-            command = [
-                sys.executable, str(Path(settings.BASE_DIR) / "manage.py"), "bench_dashboards",
-                "--timings-to", str(answer), "--only", ",".join(here), "--sizes", str(size),
-                "--repeat", str(self.opts["repeat"]), "--warmup", str(self.opts["warmup"]),
-            ]  # fmt: skip
-            self.stdout.flush()
-            subprocess.run(command, check=True, env={**os.environ, "DATABASE_URL": self._url()})  # noqa: S603
-            found = json.loads(answer.read_text())
-        return found["workload"], [Timing(**t) for t in found["timings"]], found["cpu"]
-
-    def _url(self) -> str:
-        """DATABASE_URL for the child: the same server, the benchmark's database."""
-        s = self.base_settings
-        auth = quote(s.get("USER") or "", safe="")
-        if s.get("PASSWORD"):
-            auth += ":" + quote(s["PASSWORD"], safe="")
-        return f"postgres://{auth}@{s.get('HOST') or '127.0.0.1'}:{s.get('PORT') or 5432}/{BENCH_DB}"
-
-    def _child(self) -> None:
-        """The timing child: DATABASE_URL names the seeded benchmark database; time, answer, exit."""
-        if connection.settings_dict["NAME"] != BENCH_DB:
-            raise CommandError(f"--timings-to times {BENCH_DB} only.")
-        settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-        settings.DEBUG = False
-        here = [name for name in self.opts["only"].split(",") if name]
-        workload, timings, cpu = self._time(here)
-        Path(self.opts["timings_to"]).write_text(
-            json.dumps({"workload": workload, "timings": [asdict(t) for t in timings], "cpu": cpu}, default=str)
-        )
 
     def _tables(self) -> dict[str, int]:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT relname, pg_total_relation_size(oid) FROM pg_class WHERE relname IN "
-                "('telemetry_hourlyrollup', 'telemetry_monthlymodelrollup', 'telemetry_scorecard', "
-                "'governance_checkresult')"
+                "('telemetry_hourlyrollup', 'telemetry_dailymodelrollup', 'telemetry_monthlymodelrollup', "
+                "'telemetry_scorecard', 'governance_checkresult')"
             )
             return dict(cursor.fetchall())
 
@@ -517,12 +652,18 @@ class Command(BaseCommand):
             f"PostgreSQL {m['postgresql']} (shared_buffers {m['shared_buffers']}), cache: {m['cache']}. "
             "Client, server and database share the CPUs.",
             f"- Command: `{m['command']}`",
-            f"- Database: `{BENCH_DB}`, created and migrated by the command on the server DATABASE_URL names, "
-            "emptied before each size, dropped afterwards.",
+            f"- Databases: `{BENCH_DB}_10000` and `{BENCH_DB}_10000000`, created and migrated by the command on the "
+            "server DATABASE_URL names, seeded, and dropped afterwards.",
             f"- Method: signed in as a leader (every workload by name), each URL requested {latest['warmup']} times "
-            f"untimed, then {latest['repeat']} times timed through Django's test client in a new process the "
-            "command starts once the size is seeded (a web worker never holds what seeding left in memory) "
-            "(no network, no web server, DEBUG off, no test-environment template instrumentation; the heap "
+            f"untimed, then {latest['repeat']} times timed through Django's test client, in one new process per "
+            "size started once both are seeded (a web worker never holds what seeding left in memory)"
+            + (
+                ", the two sizes taking turns request by request (10k, 10M, 10M, 10k, …), so that whatever else "
+                "slows the machine for a while slows both alike"
+                if latest.get("interleaved")
+                else ""
+            )
+            + " (no network, no web server, DEBUG off, no test-environment template instrumentation; the heap "
             "frozen before timing with `gc.freeze()`, as each gunicorn worker does after start-up, see "
             "`coe_portal/gunicorn.py`): the time is "
             "middleware, view, queries and template or JSON rendering. Queries counted per request "
