@@ -9,12 +9,14 @@ rollups and other apps' selectors, never raw telemetry events (DESIGN.md).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.urls import reverse
 from django.utils import numberformat
 from django.utils.formats import get_format, localize
@@ -56,31 +58,61 @@ class _Rows:
         """The shown rows as ``<tr>`` elements: the first cell a row header (linked where the row has a
         link), empty cells a dash; each value localized and escaped as ``{{ cell }}`` would be. Written
         here rather than as template loops, which cost more than the rest of the page's rendering."""
-        text = _localizer()
+        html_of = _cell_html()
         rows = []
         for link, row in self.rows_with_links:
             first, *rest = row
-            head = conditional_escape(text(first))
+            head = html_of(first)
             if link:
                 head = f'<a href="{conditional_escape(link)}">{head}</a>'
-            cells = "".join("<td>—</td>" if c is None else f"<td>{conditional_escape(text(c))}</td>" for c in rest)
+            cells = "".join("<td>—</td>" if c is None else f"<td>{html_of(c)}</td>" for c in rest)
             rows.append(f'<tr><th scope="row">{head}</th>{cells}</tr>')
         return mark_safe("\n".join(rows))  # noqa: S308 — every value above is escaped
 
 
-def _localizer() -> Callable[[Any], Any]:
-    """``django.utils.formats.localize`` with the number formats looked up once, not per cell (the
-    lookups were most of a table's cost): the same text for every value."""
+def _cell_html() -> Callable[[Any], str]:
+    """A cell's HTML as ``{{ value }}`` gives it (``localize``, then ``conditional_escape``), with the
+    number formats looked up once per table, not per cell, and the common cells on short paths: text
+    escaped as Django escapes it (``html.escape``); without thousand separators, an integer as ``str``
+    and a float or decimal as ``numberformat.format`` writes it (``str`` or ``{:f}``, the locale's
+    decimal separator), escaped only if a separator needs it. Anything else, and every number with
+    thousand separators, goes the long way. ``tests/dashboards/test_tables.py`` holds it to the loop."""
     lang = get_language()
     formats = [get_format(name, lang) for name in ("DECIMAL_SEPARATOR", "NUMBER_GROUPING", "THOUSAND_SEPARATOR")]
     decimal_sep, grouping, thousand_sep = formats
+    plain = not (settings.USE_THOUSAND_SEPARATOR and grouping != 0)
+    point = decimal_sep != "."
+    unsafe = any(c in decimal_sep for c in "&<>\"'")
 
-    def text(value: Any) -> Any:
+    def slow(value: Any) -> str:
         if isinstance(value, (Decimal, float, int)) and not isinstance(value, bool):
-            return numberformat.format(value, decimal_sep, None, grouping, thousand_sep, use_l10n=True)
-        return localize(value)
+            value = numberformat.format(value, decimal_sep, None, grouping, thousand_sep, use_l10n=True)
+        return conditional_escape(localize(value))
 
-    return text
+    def html_of(value: Any) -> str:
+        kind = type(value)
+        if kind is str:
+            return html.escape(value)
+        if not plain:
+            return slow(value)
+        if kind is int:
+            return str(value)
+        if kind is float:
+            text = str(value)
+            if "e" in text:  # numberformat writes these through Decimal
+                return slow(value)
+        elif kind is Decimal and value.is_finite():
+            _, digits, exponent = value.as_tuple()
+            if abs(exponent) + len(digits) > 200:  # numberformat's cut-off for scientific notation
+                return slow(value)
+            text = f"{value:f}"
+        else:
+            return slow(value)
+        if point:
+            text = text.replace(".", decimal_sep)
+        return html.escape(text) if unsafe else text
+
+    return html_of
 
 
 @dataclass

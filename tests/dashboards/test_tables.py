@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.template import Context, Template
 from django.utils import translation
+from django.utils.safestring import SafeString
 
 from apps.dashboards.base import PAGE_ROWS, Table
 
@@ -30,10 +31,15 @@ VALUES = [
     Decimal("0"),
     1.5,
     1e-7,
+    123456789.125,
+    Decimal("1E-250"),
+    float("inf"),
     -2.25e21,
     float("nan"),
     0,
     -12345678,
+    12345678901234567890,
+    SafeString("<b>marked safe</b>"),
     True,
     False,
     None,
@@ -46,8 +52,10 @@ def _table(rows: list[list], links: list[str]) -> Table:
     return Table("t", "T", [f"c{i}" for i in range(len(rows[0]))], rows, links=links)
 
 
-@pytest.mark.parametrize("language", ["en-gb", "de"])
-def test_rows_are_the_html_the_template_loop_gave(language: str) -> None:
+@pytest.mark.parametrize("grouped", [False, True], ids=["plain", "thousand-separators"])
+@pytest.mark.parametrize("language", ["en-gb", "de", "de-ch"])
+def test_rows_are_the_html_the_template_loop_gave(language: str, grouped: bool, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.USE_THOUSAND_SEPARATOR = grouped
     rows = [[first, *VALUES] for first in VALUES]
     links = ["/dashboards/workloads/a/?x=1&y=<2>", "", 'javascript:"alert(1)"'] * len(rows)
     table = _table(rows, links[: len(rows)])
