@@ -16,6 +16,8 @@ from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import SafeString, mark_safe
 
 from apps.accounts.models import Team
 from apps.registry.models import AIModel, LifecycleStage, RiskTier, Workload
@@ -65,18 +67,58 @@ def _any(label: str, choices: list[tuple[str, str]]) -> list[tuple[str, str]]:
     return [("", label), *choices]
 
 
+def _attrs(attrs: dict[str, Any]) -> str:
+    """``django/forms/widgets/attrs.html``: `` name="value"``, a bare `` name`` for True, nothing for False."""
+    return "".join(
+        f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{escape(str(value))}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+class QuickSelect(forms.Select):
+    """Django's ``Select``, the same HTML as its templates (``select.html``, ``select_option.html``)
+    give, written in Python: the template engine renders a template per option, and the dashboards'
+    five selects cost a page about as much as its queries. ``tests/dashboards/test_filters.py`` holds
+    it to Django's own rendering."""
+
+    def render(self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None) -> SafeString:
+        widget = self.get_context(name, value, attrs)["widget"]
+        parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs(widget["attrs"])}>']
+        for group_name, group_choices, _ in widget["optgroups"]:
+            if group_name:
+                parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+            for option in group_choices:
+                parts.append(
+                    f'\n  <option value="{escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
+                    f"{conditional_escape(option['label'])}</option>\n"
+                )
+            if group_name:
+                parts.append("\n  </optgroup>")
+        parts.append("\n</select>")
+        return mark_safe("".join(parts))  # noqa: S308 — every value above is escaped
+
+
 class FilterForm(forms.Form):
-    period = forms.ChoiceField(choices=PERIODS, required=False, initial=DEFAULT_PERIOD)
+    period = forms.ChoiceField(choices=PERIODS, required=False, initial=DEFAULT_PERIOD, widget=QuickSelect)
     start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
     team = forms.ModelChoiceField(
-        queryset=Team.objects.order_by("name"), to_field_name="slug", required=False, empty_label="All teams"
+        queryset=Team.objects.order_by("name"),
+        to_field_name="slug",
+        required=False,
+        empty_label="All teams",
+        widget=QuickSelect,
     )
-    risk_tier = forms.ChoiceField(choices=_any("All risk tiers", RiskTier.choices), required=False, label="Risk tier")
-    stage = forms.ChoiceField(choices=_any("All stages", LifecycleStage.choices), required=False, label="Stage")
+    risk_tier = forms.ChoiceField(
+        choices=_any("All risk tiers", RiskTier.choices), required=False, label="Risk tier", widget=QuickSelect
+    )
+    stage = forms.ChoiceField(
+        choices=_any("All stages", LifecycleStage.choices), required=False, label="Stage", widget=QuickSelect
+    )
     model = forms.ModelChoiceField(
         queryset=AIModel.objects.order_by("display_name"), to_field_name="slug", required=False,
-        empty_label="All models",
+        empty_label="All models", widget=QuickSelect,
     )  # fmt: skip
 
     def clean(self) -> dict[str, Any]:

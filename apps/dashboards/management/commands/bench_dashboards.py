@@ -79,6 +79,9 @@ class Timing:
     median_ms: float | None = None
     p95_ms: float | None = None
     queries: list[int] = field(default_factory=list)  # distinct counts seen over the timed requests
+    # How many timed requests made each count ({count: requests}): the session's last-seen time is
+    # written at most once a minute (apps/accounts/middleware.py), three more queries on that request.
+    query_counts: dict[str, int] = field(default_factory=dict)
     size_kib: float = 0.0
     sql_ms: float | None = None  # median over the timed requests of the time its queries took
     # CPU time per request of this thread and of its PostgreSQL backend: what the request costs the
@@ -136,7 +139,7 @@ class Sampler:
         self.times: list[float] = []
         self.cpu: list[float] = []
         self.sql: list[float] = []
-        self.counts: set[int] = set()
+        self.counts: list[int] = []
         self.slowest: list[dict[str, Any]] = []
 
     def warm(self, n: int) -> None:
@@ -155,7 +158,7 @@ class Sampler:
                 response = self.client.get(self.case.url)
                 self.times.append((time.perf_counter() - started) * 1000)
                 self.cpu.append((time.thread_time_ns() + _on_cpu_ns(backend) - cpu_before) / 1e6)
-            self.counts.add(len(ctx.captured_queries))
+            self.counts.append(len(ctx.captured_queries))
             self.sql.append(sum(float(q["time"] or 0) for q in ctx.captured_queries) * 1000)
             self.timing.status = response.status_code
             self.timing.size_kib = len(response.content) / 1024
@@ -175,7 +178,8 @@ class Sampler:
             return timing
         timing.median_ms = statistics.median(self.times)
         timing.p95_ms = statistics.quantiles(self.times, n=20)[-1] if len(self.times) > 1 else self.times[0]
-        timing.queries = sorted(self.counts)
+        timing.queries = sorted(set(self.counts))
+        timing.query_counts = {str(n): self.counts.count(n) for n in timing.queries}
         timing.sql_ms = statistics.median(self.sql)
         timing.cpu_median_ms = statistics.median(self.cpu)
         timing.cpu_p95_ms = statistics.quantiles(self.cpu, n=20)[-1] if len(self.cpu) > 1 else self.cpu[0]
@@ -223,6 +227,16 @@ class _Timer:
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait()
+
+
+def _calibrate() -> float:
+    """Milliseconds a fixed pure-Python loop takes: how fast the machine ran at that moment (a shared
+    virtual machine's speed wanders), to read beside the timings."""
+    started = time.perf_counter()
+    total = 0
+    for i in range(3_000_000):
+        total += i * i
+    return (time.perf_counter() - started) * 1000
 
 
 def _backend_pid() -> int:
@@ -452,7 +466,9 @@ class Command(BaseCommand):
                     f"Timing {len(labels)} URLs × {opts['repeat']} requests in {len(timers)} processes, the sizes "
                     "taking turns…"
                 )
+                speed = [_calibrate()]
                 for index, label in enumerate(labels):
+                    speed.append(_calibrate())
                     started = time.perf_counter()
                     for timer in timers:
                         timer.ask(f"warm {index}")
@@ -463,7 +479,8 @@ class Command(BaseCommand):
                         f"  {label.dashboard:<11} {label.kind:<4} {label.period:<3} "
                         f"{time.perf_counter() - started:5.1f} s"
                     )
-                answers = {timer.size: timer.finish() for timer in timers}
+                speed.append(_calibrate())
+                answers = {timer.size: {**timer.finish(), "calibration_ms": speed} for timer in timers}
             finally:
                 for timer in timers:
                     timer.kill()
@@ -575,6 +592,7 @@ class Command(BaseCommand):
             "explain": plans,
             "machine": self.machine,
             "cpu": timed["cpu"],
+            "calibration_ms": timed.get("calibration_ms", []),
             "interleaved": True,
         }
 
@@ -693,7 +711,9 @@ class Command(BaseCommand):
             f"Targets: p95 under {TARGET_P95_MS} ms at 10M events; 10M/10k ratio of the medians under {TARGET_RATIO}; "
             "the same query count at both sizes. Times are wall-clock (what the user waits); CPU is the request's "
             "own CPU time, this process's thread plus its PostgreSQL backend (/proc/…/schedstat), which other "
-            "processes on the machine do not inflate; SQL is the time its queries took (median).",
+            "processes on the machine do not inflate; SQL is the time its queries took (median). Queries: what the "
+            "requests made, and in brackets what the few made that also wrote the session's last-seen time (at most "
+            "once a minute, three more queries).",
             "",
             "| dashboard | request | period | 10k median ms | 10k p95 ms | 10M median ms | 10M p95 ms | 10M/10k | "
             "10M CPU median ms | 10M CPU p95 ms | 10M SQL ms | queries 10k | queries 10M | KiB 10M | |",
@@ -714,7 +734,7 @@ class Command(BaseCommand):
             if ratio is not None:
                 checks.append(ratio < TARGET_RATIO)
             if a and b and a["queries"] and b["queries"]:
-                checks.append(a["queries"] == b["queries"])
+                checks.append(_usual(a) == _usual(b))
             ok = "✅" if checks and all(checks) else "❌" if checks else ""
             if checks and not all(checks):
                 misses.append(f"{ref['dashboard']} {ref['kind']} ({label})")
@@ -737,6 +757,13 @@ class Command(BaseCommand):
                     f"{cpu['this process'] / capacity:.0%} of the machine, PostgreSQL "
                     f"{cpu['postgresql'] / capacity:.0%}, other processes {cpu['other processes'] / capacity:.0%}."
                 )
+        speed = (large or small or {}).get("calibration_ms") or []
+        if speed:
+            lines.append(
+                f"- Machine speed while timing: a fixed pure-Python loop (`_calibrate`, run before each URL) took "
+                f"{min(speed):.0f}–{max(speed):.0f} ms (median {statistics.median(speed):.0f}); the lower, the "
+                "faster. This shared virtual machine's speed wanders: compare runs by it."
+            )
         if missing:
             lines.append(f"- Not measured (module missing when the benchmark ran): {', '.join(missing)}.")
         for t in errors:
@@ -772,7 +799,16 @@ def _ms(timing: dict[str, Any] | None, name: str) -> str:
     return f"{timing[name]:.1f}"
 
 
+def _usual(timing: dict[str, Any]) -> int:
+    """The query count most of the timed requests made (the others wrote the session's last-seen time)."""
+    counts = timing.get("query_counts") or {str(n): 1 for n in timing["queries"]}
+    return int(max(counts, key=lambda n: (counts[n], -int(n))))
+
+
 def _q(timing: dict[str, Any] | None) -> str:
     if timing is None or not timing.get("queries"):
         return "—"
-    return "–".join(str(q) for q in sorted({min(timing["queries"]), max(timing["queries"])}))
+    usual = _usual(timing)
+    others = [n for n in timing["queries"] if n != usual]
+    counts = timing.get("query_counts") or {}
+    return f"{usual}" + "".join(f" ({n} ×{counts.get(str(n), 1)})" for n in others)
