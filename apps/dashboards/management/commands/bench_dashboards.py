@@ -7,8 +7,8 @@ workers leave it (``apps.dashboards.benchmarks.seed``). Then one new process per
 worker, which never held what seeding left in memory) requests every dashboard page and its API,
 for the last 30 days and the last 12 months, signed in as a leader, through Django's test client:
 a few untimed requests, then ``--repeat`` timed ones, each counting its SQL queries. The sizes take
-turns request by request (10k, 10M, 10M, 10k, …), so whatever else slows the machine for a while
-slows both sizes alike and their ratio holds still. The figures go to docs/benchmarks.md between
+turns in blocks of ``--block`` requests (10k, 10M, 10M, 10k, …), so whatever else slows the machine
+for a while slows both sizes alike and their ratio holds still. The figures go to docs/benchmarks.md between
 the dashboards' markers; the notes after them are kept. Each size's figures are also kept in
 var/bench/ so a later run of one size can still write the comparison.
 
@@ -272,6 +272,13 @@ class Command(BaseCommand):
         parser.add_argument("--sizes", default=f"{SMALL},{LARGE}", help="Events to seed, comma-separated.")
         parser.add_argument("--repeat", type=int, default=30, help="Timed requests per URL and size (default 30).")
         parser.add_argument("--warmup", type=int, default=3, help="Untimed requests per URL first (default 3).")
+        parser.add_argument(
+            "--block",
+            type=int,
+            default=5,
+            help="Timed requests a size makes before the other size's turn (default 5): the sizes take turns in "
+            "blocks, in alternating order (A B B A …).",
+        )
         parser.add_argument("--workloads", type=int, default=200)
         parser.add_argument("--teams", type=int, default=12)
         parser.add_argument("--days", type=int, default=365)
@@ -446,8 +453,10 @@ class Command(BaseCommand):
     # --- Timing -----------------------------------------------------------------------------------
 
     def _time_interleaved(self, sizes: list[int], here: list[str]) -> dict[int, dict[str, Any]]:
-        """Every URL timed in one new process per size (``--serve``), the sizes taking turns request by
-        request, in alternating order (ABBA…): per size, the operations workload, the timings and the CPU."""
+        """Every URL timed in one new process per size (``--serve``), the sizes taking turns in blocks of
+        ``--block`` requests, in alternating order (A B B A …): per size, the operations workload, the
+        timings and the CPU. A block, not a single request: a worker serving a run of requests keeps
+        its caches warm, and alternating every request made both sizes pay for the other's."""
         opts = self.opts
         labels = cases(here, "-")
         with tempfile.TemporaryDirectory() as folder:
@@ -472,9 +481,11 @@ class Command(BaseCommand):
                     started = time.perf_counter()
                     for timer in timers:
                         timer.ask(f"warm {index}")
-                    for turn in range(opts["repeat"]):
+                    block = max(1, opts["block"])
+                    for turn, first in enumerate(range(0, opts["repeat"], block)):
                         for timer in timers if turn % 2 == 0 else timers[::-1]:
-                            timer.ask(f"time {index}")
+                            for _ in range(min(block, opts["repeat"] - first)):
+                                timer.ask(f"time {index}")
                     self.stdout.write(
                         f"  {label.dashboard:<11} {label.kind:<4} {label.period:<3} "
                         f"{time.perf_counter() - started:5.1f} s"
@@ -593,6 +604,7 @@ class Command(BaseCommand):
             "machine": self.machine,
             "cpu": timed["cpu"],
             "calibration_ms": timed.get("calibration_ms", []),
+            "block": self.opts["block"],
             "interleaved": True,
         }
 
@@ -676,8 +688,8 @@ class Command(BaseCommand):
             f"untimed, then {latest['repeat']} times timed through Django's test client, in one new process per "
             "size started once both are seeded (a web worker never holds what seeding left in memory)"
             + (
-                ", the two sizes taking turns request by request (10k, 10M, 10M, 10k, …), so that whatever else "
-                "slows the machine for a while slows both alike"
+                f", the two sizes taking turns in blocks of {latest.get('block', 1)} requests (10k, 10M, 10M, 10k, …), "
+                "so that whatever else slows the machine for a while slows both alike"
                 if latest.get("interleaved")
                 else ""
             )
