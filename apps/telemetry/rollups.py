@@ -336,6 +336,17 @@ def _period_rows_python(model: type[ModelRollup], workload_id: int, start: datet
     return [periods[k] for k in sorted(periods)]
 
 
+def _merged_json(hists: str | None) -> list[int]:
+    """The latency histograms of a JSON list of them (``string_agg`` of a group's), merged."""
+    merged = [0] * LATENCY_BUCKETS
+    found = json.loads(hists) if hists is not None else []
+    if all(type(hist) is list and len(hist) >= LATENCY_BUCKETS for hist in found):
+        return [sum(column) for column in zip(*found, strict=False)][:LATENCY_BUCKETS] or merged
+    for hist in found:
+        _merge_hist(merged, hist)
+    return merged
+
+
 def _merge_hist(merged: list[int], hist: list[int] | None) -> None:
     for index, count in enumerate((hist or ())[:LATENCY_BUCKETS]):
         if count:
@@ -365,13 +376,7 @@ def _period_rows(model: type[ModelRollup], workload_id: int, start: datetime, en
     rows = []
     for (period, name, release, model_id, requests, errors, tokens_in, tokens_out, cost, unpriced, latency_sum, hists,
          quality_sum, quality_count, flagged) in found:  # fmt: skip
-        merged = [0] * LATENCY_BUCKETS
-        hists = json.loads(hists) if hists is not None else []
-        if all(type(hist) is list and len(hist) >= LATENCY_BUCKETS for hist in hists):
-            merged = [sum(column) for column in zip(*hists, strict=False)][:LATENCY_BUCKETS] or merged
-        else:
-            for hist in hists:
-                _merge_hist(merged, hist)
+        merged = _merged_json(hists)
         rows.append(model(
             workload_id=workload_id, model_name=name, release=release, ai_model_id=model_id,
             requests=int(requests),
@@ -462,13 +467,7 @@ def _category_rows(months: list[date] | None, now: datetime) -> list[MonthlyCate
     rows = []
     for (month, model_id, category, workload_ids, requests, errors, cost, unpriced, hists, quality_sum, quality_count,
          flagged) in found:  # fmt: skip
-        merged = [0] * LATENCY_BUCKETS
-        hists = json.loads(hists) if hists is not None else []
-        if all(type(hist) is list and len(hist) >= LATENCY_BUCKETS for hist in hists):
-            merged = [sum(column) for column in zip(*hists, strict=False)][:LATENCY_BUCKETS] or merged
-        else:
-            for hist in hists:
-                _merge_hist(merged, hist)
+        merged = _merged_json(hists)
         rows.append(MonthlyCategoryRollup(
             month=month, ai_model_id=model_id, use_case_category=category, workload_ids=list(workload_ids),
             requests=int(requests), errors=int(errors), cost=Decimal(0) + cost, unpriced_requests=int(unpriced),

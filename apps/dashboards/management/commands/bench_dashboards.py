@@ -491,6 +491,9 @@ class Command(BaseCommand):
                         f"{time.perf_counter() - started:5.1f} s"
                     )
                 speed.append(_calibrate())
+                self.stdout.write(
+                    f"Calibration loop: median {statistics.median(speed):.0f} ms ({min(speed):.0f}–{max(speed):.0f})."
+                )
                 answers = {timer.size: {**timer.finish(), "calibration_ms": speed} for timer in timers}
             finally:
                 for timer in timers:
