@@ -472,6 +472,24 @@ def test_peoples_words_reach_plotly_as_text():
 # --- Long periods: whole months from the monthly rollups -------------------------------------------------
 
 
+def _assert_sums_of_hours(
+    dashboard, workload: Workload, start: datetime, end: datetime, *, quality: bool = False
+) -> None:  # type: ignore[no-untyped-def]
+    """Each compared release's figures are its hourly rollups' in [start, end), summed."""
+    for version in ("1.0.0", "2.0.0"):
+        hours = list(HourlyRollup.objects.filter(workload=workload, release=version, hour__gte=start, hour__lt=end))
+        merged = [sum(column) for column in zip(*(h.latency_hist for h in hours), strict=True)]
+        got = dashboard.numbers["comparison"]["releases"][version]
+        assert got["requests"] == sum(h.requests for h in hours) > 0
+        assert got["errors"] == sum(h.errors for h in hours)
+        assert got["cost_usd"] == sum((h.cost for h in hours), Decimal(0))
+        if quality:
+            assert got["quality_score"] == round(
+                sum(h.quality_sum for h in hours) / sum(h.quality_count for h in hours), 4
+            )
+        assert got["latency_p95_ms"] == round(stats.percentile(merged, 0.95), 1)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -512,15 +530,7 @@ def test_releases_compared_over_months_as_over_their_hours(team, team_member, mo
     dashboard = build(team_member, big, release_a="1.0.0", release_b="2.0.0", **params)
     filters = dashboard.filters
     start, end = at(filters.start, 0), at(filters.end + timedelta(days=1), 0)
-    for version in ("1.0.0", "2.0.0"):
-        hours = list(HourlyRollup.objects.filter(workload=big, release=version, hour__gte=start, hour__lt=end))
-        merged = [sum(column) for column in zip(*(h.latency_hist for h in hours), strict=True)]
-        got = dashboard.numbers["comparison"]["releases"][version]
-        assert got["requests"] == sum(h.requests for h in hours) > 0
-        assert got["errors"] == sum(h.errors for h in hours)
-        assert got["cost_usd"] == sum((h.cost for h in hours), Decimal(0))
-        assert got["quality_score"] == round(sum(h.quality_sum for h in hours) / sum(h.quality_count for h in hours), 4)
-        assert got["latency_p95_ms"] == round(stats.percentile(merged, 0.95), 1)
+    _assert_sums_of_hours(dashboard, big, start, end, quality=True)
     # The whole months came from the monthly rows: without their hours, the same answer.
     first, last = operations._whole_months(start, end)
     assert first < last  # every period here holds a whole month
@@ -560,15 +570,7 @@ def test_releases_compared_from_daily_rows_for_scored_days_and_hours_for_the_res
     assert sources.hours == [(at(ago(7), 0), at(ago(6), 0)), (at(ago(1), 0), at(TODAY + timedelta(days=1), 0))]
 
     dashboard = build(team_member, busy, release_a="1.0.0", release_b="2.0.0", **params)
-    start, end = at(ago(19), 0), at(TODAY + timedelta(days=1), 0)
-    for version in ("1.0.0", "2.0.0"):
-        hours = list(HourlyRollup.objects.filter(workload=busy, release=version, hour__gte=start, hour__lt=end))
-        merged = [sum(column) for column in zip(*(h.latency_hist for h in hours), strict=True)]
-        got = dashboard.numbers["comparison"]["releases"][version]
-        assert got["requests"] == sum(h.requests for h in hours) > 0
-        assert got["errors"] == sum(h.errors for h in hours)
-        assert got["cost_usd"] == sum((h.cost for h in hours), Decimal(0))
-        assert got["latency_p95_ms"] == round(stats.percentile(merged, 0.95), 1)
+    _assert_sums_of_hours(dashboard, busy, at(ago(19), 0), at(TODAY + timedelta(days=1), 0))
     # Scored days came from their daily rows: without their hours, the same answer. The others did
     # not: today's and the unscored days' daily rows (refreshed above, as the quarter-hourly scoring
     # leaves today's) are not read, so changing them changes nothing either.
