@@ -275,6 +275,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60 * 6,
         "options": {"queue": "default"},
     },
+    "compliance-scores": {
+        "task": "apps.governance.tasks.compliance_scores_refresh_task",
+        "schedule": 5 * 60.0,
+        "options": {"queue": "default", "expires": 4 * 60},
+    },
     "telemetry-rollup": {"task": "apps.telemetry.tasks.rollup_task", "schedule": 60.0, "options": {"expires": 55}},
     "telemetry-pull-sources": {
         "task": "apps.telemetry.tasks.pull_sources_dispatch_task",

@@ -2099,6 +2099,7 @@ def seed(
     seed_attestations_and_waivers(
         plans=plans, controls=controls, replaced=replaced, owners=owners, coe=coe, writer=writer, rng=rng
     )
+    governance.compliance_scores_refresh()  # the portfolio's compliance counts, as the beat task stores them
     seed_adoptions(plans=plans, versions=versions, owners=owners, now=now, rng=rng)
     seed_feedback(
         plans=plans, versions=versions, catalogue=catalogue, owners=owners, coe=coe, start=start, now=now, rng=rng

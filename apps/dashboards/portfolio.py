@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,9 +24,10 @@ from django.db import connection
 from django.db.models import Case, DateField, F, Func, OuterRef, Q, Subquery, Sum, When
 from django.db.models.functions import TruncMonth, TruncWeek
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.governance.services import compliance_scores
+from apps.governance.services import stored_compliance_scores
 from apps.registry.models import LifecycleStage, RiskTier, Workload
 from apps.telemetry.models import MonthlyModelRollup, Scorecard, WeeklyMoney
 
@@ -362,6 +363,12 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
         + (f" {unconverted} workload-days had no rate and count one to one." if unconverted else "")
     )
     active = [w for w in workloads if w.lifecycle_stage != LifecycleStage.RETIRED]
+    risk_compliance, compliance_as_of = _risk_compliance_chart(workloads, filters)
+    if compliance_as_of is not None:
+        dashboard.notes.append(
+            f"Risk × compliance as of {timezone.localtime(compliance_as_of):%-d %b %Y %H:%M}: compliance is counted "
+            "for every workload every five minutes."
+        )
     dashboard.kpis = [
         Kpi("spend", "Spend", money(total_cost, short=True), total_cost, f"{filters.label}", filters.registry_url()),
         Kpi("value", "Value", money(total_value, short=True), total_value, "from successful requests and fixed value",
@@ -386,12 +393,12 @@ def build(*, user: User, filters: Filters, query: Any = None, **_: Any) -> Dashb
         _burn_chart(shown),
         _quadrant_chart(shown),
         _stage_chart(active, filters),
-        _risk_compliance_chart(workloads, filters),
+        risk_compliance,
     ]
     dashboard.tables = [_movers_table(shown), _workloads_table(shown)]
     dashboard.numbers.update(
         spend=total_cost, value=total_value, roi=roi, target_roi=target, month_end_forecast=forecast,
-        active_workloads=len(active),
+        active_workloads=len(active), compliance_as_of=compliance_as_of,
     )  # fmt: skip
     return dashboard
 
@@ -596,9 +603,10 @@ def _stage_chart(active: list[Workload], filters: Filters) -> Chart:
     )  # fmt: skip
 
 
-def _risk_compliance_chart(workloads: list[Workload], filters: Filters) -> Chart:
+def _risk_compliance_chart(workloads: list[Workload], filters: Filters) -> tuple[Chart, datetime | None]:
+    """The heat map, and when the oldest stored compliance count it read was made (None: all counted live)."""
     live = [w for w in workloads if w.lifecycle_stage != LifecycleStage.RETIRED]
-    scores = compliance_scores(workloads=live)
+    scores, as_of = stored_compliance_scores(workloads=live)
     tiers = [(t, label) for t, label in RiskTier.choices if t != RiskTier.UNACCEPTABLE or any(
         w.risk_tier == t for w in live)]  # fmt: skip
     grid = {(t, b): 0 for t, _ in tiers for b, _ in COMPLIANCE_BANDS}
@@ -614,11 +622,12 @@ def _risk_compliance_chart(workloads: list[Workload], filters: Filters) -> Chart
                       xaxis={"side": "top"}),
     )  # fmt: skip
     rows = [[label, *[grid[(t, b)] for b, _ in COMPLIANCE_BANDS]] for t, label in tiers]
-    return Chart(
+    chart = Chart(
         "risk-compliance", "Risk × compliance", figure, ["Risk tier", *[label for _, label in COMPLIANCE_BANDS]],
         rows, description="workloads per risk tier and share of their applicable controls compliant",
         links=[filters.registry_url(risk_tier=t) for t, _ in tiers], empty="No workloads.",
     )  # fmt: skip
+    return chart, as_of
 
 
 # --- Tables --------------------------------------------------------------------------------------

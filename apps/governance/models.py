@@ -239,3 +239,18 @@ class ReleaseApproval(models.Model):
 
     def __str__(self) -> str:
         return f"Approval of {self.release}"
+
+
+class ComplianceScore(models.Model):
+    """A workload's compliance counted, as ``services.compliance_scores`` counts it: how many of the controls
+    that apply are compliant (passing, attested or waived) and how many apply, at ``refreshed_at``. Rebuilt
+    for every workload every five minutes (``services.compliance_scores_refresh``, beat) for views that only
+    count across the portfolio; the compliance pages and the API of a workload read compliance live."""
+
+    workload = models.OneToOneField(Workload, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    compliant = models.PositiveIntegerField()
+    applicable = models.PositiveIntegerField()
+    refreshed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.workload_id}: {self.compliant} of {self.applicable} compliant"

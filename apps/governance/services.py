@@ -36,6 +36,7 @@ from .models import (
     CHOICE_SETS,
     Attestation,
     CheckResult,
+    ComplianceScore,
     Control,
     Framework,
     Policy,
@@ -926,6 +927,52 @@ def compliance_scores(*, workloads: Iterable[Workload], now: datetime | None = N
             compliant += ref in waived or ref in (attested if control.kind == Control.Kind.ATTESTATION else passing)
         scores[pk] = (compliant, len(found))
     return scores
+
+
+# How old a stored count may be and still be read (``stored_compliance_scores``): beat rebuilds them every
+# five minutes; older ones (beat stopped, or a workload new since) are counted live.
+SCORES_FRESH_FOR = timedelta(minutes=30)
+_SCORES_LOCK = 0x434F45_0002  # PostgreSQL advisory lock: one rebuild at a time
+
+
+def compliance_scores_refresh(*, now: datetime | None = None) -> int:
+    """Count every workload's compliance (``compliance_scores``) and store the counts
+    (``ComplianceScore``), replacing the previous ones in one transaction. Returns how many were stored."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCORES_LOCK])
+        scores = compliance_scores(workloads=Workload.objects.order_by("pk"), now=now)
+        ComplianceScore.objects.all().delete()
+        ComplianceScore.objects.bulk_create(
+            [ComplianceScore(workload_id=pk, compliant=compliant, applicable=applicable, refreshed_at=now)
+             for pk, (compliant, applicable) in scores.items()],
+            batch_size=1000,
+        )  # fmt: skip
+    return len(scores)
+
+
+def stored_compliance_scores(
+    *, workloads: Iterable[Workload], now: datetime | None = None
+) -> tuple[dict[int, tuple[int, int]], datetime | None]:
+    """``compliance_scores`` of ``workloads`` read from the stored counts where they are fresh (at most
+    ``SCORES_FRESH_FOR`` old), the others counted live; and when the oldest stored count read was made
+    (None: all were counted live). One query when every count is stored and fresh."""
+    now = now or timezone.now()
+    workloads = list(workloads)
+    stored = ComplianceScore.objects.filter(
+        workload_id__in=[w.pk for w in workloads], refreshed_at__gte=now - SCORES_FRESH_FOR
+    ).values_list("workload_id", "compliant", "applicable", "refreshed_at")
+    scores: dict[int, tuple[int, int]] = {}
+    oldest = None
+    for workload_id, compliant, applicable, refreshed_at in stored:
+        scores[workload_id] = (compliant, applicable)
+        oldest = refreshed_at if oldest is None else min(oldest, refreshed_at)
+    missing = [w for w in workloads if w.pk not in scores]
+    if missing:
+        scores.update(compliance_scores(workloads=missing, now=now))
+    return scores, oldest
 
 
 def _newest_result_states(

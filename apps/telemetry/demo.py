@@ -54,6 +54,7 @@ from django.utils import timezone
 from apps.accounts.models import Membership, User
 from apps.core.models import Notification
 from apps.governance.models import CheckResult
+from apps.governance.services import compliance_scores_refresh
 from apps.library.models import TemplateVersion
 from apps.registry import services as registry
 from apps.registry.models import AIModel, Release, ReleaseEvent, Workload
@@ -600,5 +601,6 @@ def seed() -> list[tuple[str, str, str]]:
         _score(workload, first, now, controls_from=controls_from)
         _close_old_anomalies(workload, now)
     category_refresh()  # the model comparison's rows across workloads, as the beat task rebuilds them
+    compliance_scores_refresh()  # the portfolio's compliance counts, as the beat task stores them
     _keep_recent_notifications(notifications, now)
     return []

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 from apps.dashboards import portfolio
 from apps.dashboards.base import OTHER_TEAMS
 from apps.dashboards.filters import Filters
+from apps.governance import services as governance
 from apps.registry.models import Workload
 from apps.telemetry.models import MonthlyModelRollup, Scorecard, WeeklyMoney
 from apps.telemetry.money import weekly_money_refresh
@@ -291,3 +292,38 @@ def test_a_refresh_replaces_the_week(portfolio_world):  # type: ignore[no-untype
     Scorecard.objects.filter(workload=ours, day=TODAY).update(cost=Decimal(110))
     weekly_money_refresh(workload_id=ours.pk, days=[TODAY])
     assert WeeklyMoney.objects.get(workload=ours, week=monday).cost == Decimal(10) * week.days + 100
+
+
+def test_risk_times_compliance_counts_the_live_workloads_from_the_stored_counts(leader, coe_staff, portfolio_world):
+    """Claims Triage (high risk) attests the one control and is fully compliant; Letter Drafts and Fraud Notes
+    (minimal risk) have not. The heat map reads the counts the beat task stores, and says how old they are."""
+    ours, euros, theirs = portfolio_world
+    policy = governance.policy_create(actor=coe_staff, title="Ownership", category="security_governance",
+                                      summary="Every workload has an owner.")  # fmt: skip
+    version = governance.policy_version_create(actor=coe_staff, policy=policy, number="1.0.0", body="# Owner")
+    owner = governance.control_add(actor=coe_staff, version=version, key="owner", title="Owner named",
+                                   statement="Someone answers for it.", kind="attestation")  # fmt: skip
+    governance.policy_version_publish(actor=coe_staff, version=version)
+    governance.attest(actor=coe_staff, workload=ours, control=owner, answer="The claims lead.")
+    Workload.objects.filter(pk=euros.pk).update(risk_tier="minimal")
+    Workload.objects.filter(pk=theirs.pk).update(risk_tier="minimal")
+
+    def heat_map() -> tuple[dict[str, list[int]], list[str]]:
+        dashboard = build(leader)
+        chart = dashboard.part("risk-compliance")
+        return {row[0]: row[1:] for row in chart.rows}, [n for n in dashboard.notes if "Risk × compliance" in n]
+
+    live, notes = heat_map()  # nothing stored yet: counted live, and no note
+    assert live["High"] == [1, 0, 0, 0] and live["Minimal"] == [0, 0, 2, 0]
+    assert notes == []
+    governance.compliance_scores_refresh()
+    stored, notes = heat_map()
+    assert stored == live
+    assert len(notes) == 1 and "counted for every workload every five minutes" in notes[0]
+    governance.attest(actor=coe_staff, workload=theirs, control=owner, answer="The fraud lead.")
+    assert heat_map()[0]["Minimal"] == [0, 0, 2, 0]  # until the next refresh
+    governance.compliance_scores_refresh()
+    assert heat_map()[0]["Minimal"] == [1, 0, 1, 0]
+    body = APIClient()
+    body.force_authenticate(leader)
+    assert body.get("/api/v1/dashboards/portfolio/").json()["compliance_as_of"]

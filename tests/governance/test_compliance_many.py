@@ -7,12 +7,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.governance import services
-from apps.governance.models import Attestation, CheckResult, Control, PolicyVersion, Waiver
+from apps.governance.models import Attestation, CheckResult, ComplianceScore, Control, PolicyVersion, Waiver
 from apps.governance.services import State
 from apps.registry.models import Workload
 from tests.factories import TeamFactory
@@ -340,3 +341,65 @@ def test_the_postgresql_statements_agree_with_the_orm_queries(portfolio) -> None
         (r.workload_id, r.control_id, r.state) for r in loaded
     )
     assert services.compliance_scores(workloads=workloads) == counted(reports)
+
+
+# --- Stored counts (``ComplianceScore``): what the portfolio reads ---------------------------------
+
+
+def test_the_refresh_stores_every_workloads_count(portfolio) -> None:
+    workloads = list(Workload.objects.order_by("pk"))
+    assert services.compliance_scores_refresh(now=NOW) == len(workloads)
+    stored = {row.workload_id: (row.compliant, row.applicable) for row in ComplianceScore.objects.all()}
+    assert stored == services.compliance_scores(workloads=workloads, now=NOW)
+    assert stored[portfolio["retired"].pk] == (0, 0)
+    assert set(ComplianceScore.objects.values_list("refreshed_at", flat=True)) == {NOW}
+
+
+def test_a_refresh_replaces_the_previous_counts(portfolio) -> None:
+    services.compliance_scores_refresh(now=NOW - timedelta(minutes=5))
+    limited = portfolio["limited"]
+    latency = Control.objects.get(key="latency", policy_version__is_current=True)
+    result(limited, latency, "passing", hours_ago=0)  # was failing: one more control compliant
+    services.compliance_scores_refresh(now=NOW)
+    assert ComplianceScore.objects.count() == Workload.objects.count()
+    assert ComplianceScore.objects.get(workload=limited).compliant == 2
+    assert set(ComplianceScore.objects.values_list("refreshed_at", flat=True)) == {NOW}
+
+
+def test_fresh_stored_counts_are_read_in_one_query(portfolio, django_assert_num_queries) -> None:
+    services.compliance_scores_refresh(now=NOW - timedelta(minutes=4))
+    # Stored, so a change since shows at the next refresh only: that is the trade.
+    result(portfolio["limited"], Control.objects.get(key="latency", policy_version__is_current=True), "passing",
+           hours_ago=0)  # fmt: skip
+    workloads = list(Workload.objects.order_by("pk"))
+    with django_assert_num_queries(1):
+        scores, as_of = services.stored_compliance_scores(workloads=workloads, now=NOW)
+    assert as_of == NOW - timedelta(minutes=4)
+    assert scores[portfolio["limited"].pk] == (1, 3)
+    assert services.compliance_scores(workloads=workloads, now=NOW)[portfolio["limited"].pk] == (2, 3)
+
+
+def test_missing_or_stale_counts_are_counted_live(portfolio, django_assert_num_queries) -> None:
+    workloads = list(Workload.objects.order_by("pk"))
+    live = services.compliance_scores(workloads=workloads, now=NOW)
+    with django_assert_num_queries(6):  # none stored: the stored read, then the live count
+        assert services.stored_compliance_scores(workloads=workloads, now=NOW) == (live, None)
+    services.compliance_scores_refresh(now=NOW - services.SCORES_FRESH_FOR - timedelta(seconds=1))
+    assert services.stored_compliance_scores(workloads=workloads, now=NOW) == (live, None)  # too old
+    services.compliance_scores_refresh(now=NOW - timedelta(minutes=1))
+    newcomer = WorkloadFactory(name="Newcomer", risk_tier="limited", monthly_budget=Decimal(100))
+    scores, as_of = services.stored_compliance_scores(workloads=[*workloads, newcomer], now=NOW)
+    assert as_of == NOW - timedelta(minutes=1)
+    assert scores == {**live, newcomer.pk: services.compliance_scores(workloads=[newcomer], now=NOW)[newcomer.pk]}
+    assert scores[newcomer.pk][1] > 0  # controls apply to it, counted live
+
+
+def test_the_beat_task_refreshes_the_counts(portfolio) -> None:
+    from apps.governance.tasks import compliance_scores_refresh_task
+
+    compliance_scores_refresh_task()
+    assert ComplianceScore.objects.count() == Workload.objects.count()
+    entry = settings.CELERY_BEAT_SCHEDULE["compliance-scores"]
+    assert entry["task"] == compliance_scores_refresh_task.name
+    assert entry["schedule"] == 5 * 60  # what the portfolio's note and SCORES_FRESH_FOR assume
+    assert services.SCORES_FRESH_FOR > timedelta(seconds=entry["schedule"])

@@ -45,6 +45,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from apps.governance.services import compliance_scores_refresh
 from apps.telemetry.management.commands.bench_ingest import _PostgresCpu, _system_cpu
 
 BENCH_DB = "coe_bench_dashboards"
@@ -521,6 +522,7 @@ class Command(BaseCommand):
         settings.DEBUG = False
         here = [name for name in self.opts["only"].split(",") if name]
         workload = benchmarks.busiest_workload()
+        compliance_scores_refresh()  # fresh, as the beat task keeps them (a reused database's may be old)
         client = Client()
         client.force_login(benchmarks.leader())
         samplers = [Sampler(client, case) for case in cases(here, workload.slug)]
