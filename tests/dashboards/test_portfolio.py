@@ -314,12 +314,14 @@ def test_risk_times_compliance_counts_the_live_workloads_from_the_stored_counts(
         return {row[0]: row[1:] for row in chart.rows}, [n for n in dashboard.notes if "Risk × compliance" in n]
 
     live, notes = heat_map()  # nothing stored yet: counted live, and no note
-    assert live["High"] == [1, 0, 0, 0] and live["Minimal"] == [0, 0, 2, 0]
+    assert live["High"] == [1, 0, 0, 0]
+    assert live["Minimal"] == [0, 0, 2, 0]
     assert notes == []
     governance.compliance_scores_refresh()
     stored, notes = heat_map()
     assert stored == live
-    assert len(notes) == 1 and "counted for every workload every five minutes" in notes[0]
+    assert len(notes) == 1
+    assert "counted for every workload every five minutes" in notes[0]
     governance.attest(actor=coe_staff, workload=theirs, control=owner, answer="The fraud lead.")
     assert heat_map()[0]["Minimal"] == [0, 0, 2, 0]  # until the next refresh
     governance.compliance_scores_refresh()
