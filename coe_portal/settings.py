@@ -275,6 +275,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 60 * 60 * 6,
         "options": {"queue": "default"},
     },
+    "sessions-clear": {
+        "task": "apps.core.tasks.sessions_clear_task",
+        "schedule": crontab(hour=3, minute=30),
+        "options": {"queue": "default"},
+    },
     "compliance-scores": {
         "task": "apps.governance.tasks.compliance_scores_refresh_task",
         "schedule": 5 * 60.0,
