@@ -8,17 +8,23 @@ limit (``TELEMETRY_MAX_BODY_BYTES``, larger, gzip-aware).
 
 The API takes JSON only (``DEFAULT_PARSER_CLASSES``), but DRF answers 415 only when a view reads
 ``request.data``: an action that ignores its body would take a form post. Any API write that carries
-a body of a type the view's parsers do not take is answered 415 here.
+a body of a type the view's parsers do not take is answered 415 here. For the same reason, an action
+that takes no body (publish, promote, resolve…) would ignore one that cannot be read and act: a body is
+parsed here by the parser that takes it, and one that does not parse is answered 400 as the view's own
+parser would answer it. (The view parses it again if it reads it: small, as the limit above keeps it.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from io import BytesIO
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from rest_framework import exceptions
+from rest_framework.parsers import BaseParser
 from rest_framework.settings import api_settings
 from rest_framework.utils.mediatypes import media_type_matches
 
@@ -47,6 +53,15 @@ def too_large(request: HttpRequest) -> HttpResponse:
     return render(request, "error.html", context, status=413)
 
 
+def _unreadable(request: HttpRequest, parser: type[BaseParser], content_type: str) -> HttpResponse | None:
+    """400 if ``parser`` cannot read the body (read here once; Django keeps it for the view)."""
+    try:
+        parser().parse(BytesIO(request.body), content_type, {"request": request})
+    except exceptions.ParseError as exc:
+        return JsonResponse({"detail": str(exc.detail)}, status=400)
+    return None
+
+
 class RequestLimitsMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -69,8 +84,9 @@ class RequestLimitsMiddleware:
             return None
         parsers = getattr(view_class, "parser_classes", None) or api_settings.DEFAULT_PARSER_CLASSES
         content_type = request.META.get("CONTENT_TYPE", "")
-        if any(media_type_matches(parser.media_type, content_type) for parser in parsers):
-            return None
+        parser = next((p for p in parsers if media_type_matches(p.media_type, content_type)), None)
+        if parser is not None:
+            return _unreadable(request, parser, content_type)
         accepted = ", ".join(sorted({parser.media_type for parser in parsers}))
         detail = f"Unsupported media type {content_type or 'none'!r}: send {accepted}."
         return JsonResponse({"detail": detail}, status=415)

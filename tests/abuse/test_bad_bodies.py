@@ -173,10 +173,9 @@ def _names(body: Any, field: str) -> bool:
 def _bodies(op: Operation, valid: dict[str, Any]) -> Iterator[Bad]:
     """The bad bodies for ``op``, whose valid body is ``valid``."""
     text = json.dumps(valid)
-    # An action that takes no body (publish, promote, follow…) never reads one: garbage in it is
-    # ignored and the action done, as with no body. DRF parses only what a view reads; refusing
-    # unreadable bodies there would take a check before every such view (see the report).
-    bad_json = {400} if op.has_body else {400, 200, 201, 202, 204}
+    # An action that takes no body (publish, promote, follow…) never reads one, but garbage in it is
+    # refused all the same, before the view (apps/core/request_limits.py): nothing is done.
+    bad_json = {400}
     # Body-level garbage: the body cannot be read at all.
     yield Bad("truncated JSON", text[: max(1, len(text) // 2)].encode(), "application/json", bad_json)
     yield Bad("not JSON", b"\x00\xff\xfe garbage {", "application/json", bad_json)
