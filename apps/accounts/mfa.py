@@ -7,8 +7,8 @@ speaks the defaults used here: HMAC-SHA1, 6 digits, 30 seconds. Implemented here
 with a library because it is twenty lines and the RFC's test vectors pin it down
 (tests/accounts/test_mfa.py).
 
-The shared secret is stored encrypted with Fernet (AES-128-CBC + HMAC-SHA256, from
-``cryptography``) under a key derived from ``SECRET_KEY``: a copy of the database alone
+The shared secret is stored encrypted (``apps.core.crypto``: Fernet, AES-128-CBC + HMAC-SHA256,
+under a key derived from ``SECRET_KEY``): a copy of the database alone
 does not give away anyone's second factor. Keys derived from ``SECRET_KEY_FALLBACKS`` still
 decrypt, so the secret key can be rotated the way Django rotates it; a secret key that is
 replaced without a fallback makes every enrolled secret unreadable (the users then sign in
@@ -24,9 +24,7 @@ import struct
 import time
 from urllib.parse import quote, urlencode
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
-from django.conf import settings
-from django.utils.crypto import salted_hmac
+from apps.core import crypto
 
 STEP_SECONDS = 30
 DIGITS = 6
@@ -111,23 +109,10 @@ def qr_svg_data_uri(uri: str) -> str:
     return segno.make(uri, error="m").svg_data_uri(scale=5, border=2)
 
 
-def _fernet(secret_key: str | bytes) -> Fernet:
-    raw = salted_hmac(_KEY_SALT, "fernet", secret=secret_key, algorithm="sha256").digest()
-    return Fernet(base64.urlsafe_b64encode(raw))
-
-
-def _fernets() -> MultiFernet:
-    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return MultiFernet([_fernet(key) for key in keys])
-
-
 def secret_encrypt(secret: str) -> str:
-    return _fernets().encrypt(secret.encode()).decode()
+    return crypto.encrypt(secret, purpose=_KEY_SALT)
 
 
 def secret_decrypt(stored: str) -> str | None:
     """The secret, or None when no current or fallback SECRET_KEY can read it."""
-    try:
-        return _fernets().decrypt(stored.encode()).decode()
-    except InvalidToken:
-        return None
+    return crypto.decrypt(stored, purpose=_KEY_SALT)

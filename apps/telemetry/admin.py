@@ -36,7 +36,7 @@ class PullSourceAdmin(AuditedModelAdmin):
     list_display = ["name", "workload", "enabled", "last_success_at", "consecutive_failures", "next_run_at"]
     list_filter = ["enabled"]
     search_fields = ["name", "url", "workload__name"]
-    exclude = ["auth_header"]
+    exclude = ["auth_header_encrypted"]  # not editable either; set through the portal, never shown
     readonly_fields = ["cursor", "last_run_at", "last_success_at", "last_error", "last_error_at",
                        "consecutive_failures", "events_pulled"]  # fmt: skip
     raw_id_fields = ["workload"]

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from apps.core import crypto
 from apps.registry.models import AIModel, Workload
 
 # --- Histograms -------------------------------------------------------------------------------
@@ -433,6 +434,9 @@ class Alert(models.Model):
 # --- Pull sources ------------------------------------------------------------------------------
 
 
+AUTH_HEADER_PURPOSE = "apps.telemetry.pull-source.auth-header"  # its encryption key's (apps.core.crypto)
+
+
 class PullSource(models.Model):
     """An HTTP endpoint of the workload's that serves its events in the native shape with a cursor
     (``GET url?cursor=…`` → ``{"events": […], "next_cursor": "…"}``), fetched by Celery beat."""
@@ -440,9 +444,9 @@ class PullSource(models.Model):
     workload = models.ForeignKey(Workload, on_delete=models.CASCADE, related_name="pull_sources")
     name = models.CharField(max_length=100)
     url = models.URLField(max_length=500, help_text="http(s) URL answering GET ?cursor=… with native events.")
-    auth_header = models.CharField(
-        max_length=500, blank=True,
-        help_text="Sent as the Authorization header, e.g. 'Bearer …'. Stored as given; never shown again.",
+    auth_header_encrypted = models.TextField(
+        blank=True, editable=False,
+        help_text="The Authorization header sent, e.g. 'Bearer …', encrypted (auth_header_set); empty: none.",
     )  # fmt: skip
     interval_minutes = models.PositiveIntegerField(default=5, help_text="How often to fetch (1–1440 minutes).")
     enabled = models.BooleanField(default=True)
@@ -469,3 +473,18 @@ class PullSource(models.Model):
     @property
     def is_healthy(self) -> bool:
         return self.consecutive_failures == 0
+
+    @property
+    def has_auth_header(self) -> bool:
+        return bool(self.auth_header_encrypted)
+
+    def auth_header_set(self, header: str) -> None:
+        """Keep ``header`` (encrypted at rest, ``apps.core.crypto``); empty: send none."""
+        self.auth_header_encrypted = crypto.encrypt(header, purpose=AUTH_HEADER_PURPOSE) if header else ""
+
+    def auth_header(self) -> str | None:
+        """The header to send: "" when none is set, None when it can no longer be read (SECRET_KEY replaced
+        without keeping the old one in SECRET_KEY_FALLBACKS)."""
+        if not self.auth_header_encrypted:
+            return ""
+        return crypto.decrypt(self.auth_header_encrypted, purpose=AUTH_HEADER_PURPOSE)

@@ -84,8 +84,11 @@ def fetch_page(source: PullSource, cursor: str) -> dict:
     _check_scheme(url)
     _check_address(url)
     headers = {"Accept": "application/json", "User-Agent": "coe-portal-pull/1"}
-    if source.auth_header:
-        headers["Authorization"] = source.auth_header
+    authorization = source.auth_header()
+    if authorization is None:
+        raise PullError("The Authorization header can no longer be read (the secret key changed): set it again.")
+    if authorization:
+        headers["Authorization"] = authorization
     opener = build_opener(_NoRedirects)
     limit = settings.TELEMETRY_MAX_BODY_BYTES
     try:

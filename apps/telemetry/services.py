@@ -175,10 +175,12 @@ def source_create(
         raise ApplicationError("Name the source.", field_errors={"name": ["This field is required."]})
     if PullSource.objects.filter(workload=workload, name=name).exists():
         raise ApplicationError("A source has that name.", field_errors={"name": ["Already used by another source."]})
-    source = PullSource.objects.create(
+    source = PullSource(
         workload=workload, name=name[:100], url=_check_url(url), interval_minutes=_check_interval(interval_minutes),
-        auth_header=(auth_header or "").strip()[:500], created_by=actor, next_run_at=timezone.now(),
+        created_by=actor, next_run_at=timezone.now(),
     )  # fmt: skip
+    source.auth_header_set((auth_header or "").strip()[:500])
+    source.save()
     changes = {"workload": workload.slug, "name": source.name, "url": _safe_url(source.url)}
     audit_record(actor=actor, action="pull_source.create", target=source, changes=changes, request=request)
     return source
@@ -201,6 +203,9 @@ def source_update(
     for field, value in changes.items():
         if field not in {"url", "interval_minutes", "enabled", "auth_header"}:
             raise ApplicationError(f"{field} cannot be changed.")
+        if field == "auth_header":  # write-only, kept encrypted
+            source.auth_header_set(value)  # type: ignore[arg-type]
+            continue
         before[field] = getattr(source, field)
         setattr(source, field, value)
     if changes.get("enabled") is True and not before.get("enabled", True):

@@ -343,7 +343,7 @@ def test_a_source_is_created_and_its_header_never_returned(workload, team_member
     assert response.data["enabled"] is True
     assert response.data["interval_minutes"] == 15
     assert response.data["created_by"] == "tina"
-    assert PullSource.objects.get(pk=response.data["id"]).auth_header == "Bearer s3cret-value"
+    assert PullSource.objects.get(pk=response.data["id"]).auth_header() == "Bearer s3cret-value"
     source_id = response.data["id"]
     for read in (client.get(url(workload, "pull-sources/")), client.get(url(workload, f"pull-sources/{source_id}/"))):
         assert read.status_code == 200
@@ -390,6 +390,7 @@ def test_a_source_is_paused_and_resumed_and_only_some_fields_change(workload, co
     assert response.data["consecutive_failures"] == 0
     assert response.data["interval_minutes"] == 30
     assert response.data["has_auth_header"] is False
+    assert PullSource.objects.get(pk=source.pk).auth_header_encrypted == ""
     for field, value in (("name", "renamed"), ("consecutive_failures", 0), ("cursor", ""), ("events_pulled", 1)):
         response = client.patch(detail, {field: value}, format="json")
         assert response.status_code == 400

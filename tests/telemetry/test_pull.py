@@ -121,7 +121,11 @@ def make_source(workload, url: str, **fields: Any) -> PullSource:  # type: ignor
     fields.setdefault("name", "events feed")
     fields.setdefault("interval_minutes", 5)
     fields.setdefault("next_run_at", timezone.now())
-    return PullSource.objects.create(workload=workload, url=url, **fields)
+    header = fields.pop("auth_header", "")
+    source = PullSource(workload=workload, url=url, **fields)
+    source.auth_header_set(header)
+    source.save()
+    return source
 
 
 @pytest.fixture
@@ -225,6 +229,29 @@ def test_the_authorization_header_is_sent_when_set(workload, feed):
 
     assert feed.requests[0]["headers"]["Authorization"] == "Bearer s3cret"
     assert "Authorization" not in feed.requests[1]["headers"]
+
+
+def test_the_authorization_header_is_kept_encrypted(workload, feed, settings):
+    source = make_source(workload, feed.url, auth_header="Bearer s3cret")
+    stored = PullSource.objects.values_list("auth_header_encrypted", flat=True).get(pk=source.pk)
+    assert "s3cret" not in stored
+    assert PullSource.objects.get(pk=source.pk).auth_header() == "Bearer s3cret"
+    # The secret key rotated the way Django rotates it: the old key kept as a fallback still reads it.
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40
+    feed.pages[""] = page([])
+    fetch(source)
+    assert feed.requests[-1]["headers"]["Authorization"] == "Bearer s3cret"
+
+
+def test_a_header_no_key_can_read_fails_the_fetch_and_says_so(workload, feed, settings):
+    source = make_source(workload, feed.url, auth_header="Bearer s3cret")
+    settings.SECRET_KEY = "another-secret-key-" + "x" * 40  # replaced, the old one not kept
+    feed.pages[""] = page([event(1)])
+    assert fetch(source) == 0
+    assert feed.requests == []  # nothing sent without the header it should carry
+    assert_failed(source, "can no longer be read")
+    assert_failed(source, "set it again")
 
 
 # --- Failures ------------------------------------------------------------------------------------------
@@ -629,3 +656,12 @@ def test_the_fetch_task_pulls_and_a_failing_source_does_not_fail_the_task(worklo
     assert source.consecutive_failures == 1
 
     assert tasks.source_fetch_task.run(source.pk + 1000) == 0  # a deleted source: nothing to do
+
+
+def test_an_update_replaces_or_removes_the_header(workload, feed, team_member):
+    source = make_source(workload, feed.url, auth_header="Bearer old")
+    services.source_update(source=source, actor=team_member, auth_header=" Bearer new ")
+    assert PullSource.objects.get(pk=source.pk).auth_header() == "Bearer new"
+    services.source_update(source=source, actor=team_member, auth_header="")
+    assert PullSource.objects.get(pk=source.pk).auth_header() == ""
+    assert not PullSource.objects.get(pk=source.pk).has_auth_header

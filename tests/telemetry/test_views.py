@@ -516,7 +516,7 @@ class TestSources:
         assert text.strip().startswith('<section id="telemetry-sources"')
         assert "Pull source “gateway logs” added" in text
         source = PullSource.objects.get(workload=workload)
-        assert (source.url, source.interval_minutes, source.auth_header) == (data["url"], 10, data["auth_header"])
+        assert (source.url, source.interval_minutes, source.auth_header()) == (data["url"], 10, data["auth_header"])
         assert "s3cret-gateway-token" not in text  # write-only
         assert "sends an Authorization header" in text
         assert "Not fetched yet" in text

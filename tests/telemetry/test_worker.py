@@ -208,8 +208,9 @@ def test_a_real_worker_pulls_a_source_then_rolls_it_up(workload, start_worker, q
         feed.pages[""] = page([event(n) for n in range(5)], "c1")
         feed.pages["c1"] = page([event(n) for n in range(5, 8)], "c2")
         feed.pages["c2"] = page([])
-        source = PullSource.objects.create(workload=workload, name="feed", url=feed.url, auth_header="Bearer xyz",
-                                           next_run_at=timezone.now())  # fmt: skip
+        source = PullSource(workload=workload, name="feed", url=feed.url, next_run_at=timezone.now())
+        source.auth_header_set("Bearer xyz")
+        source.save()
         worker = start_worker()
 
         fetched = tasks.source_fetch_task.apply_async(args=[source.pk], queue=queue)

@@ -114,7 +114,7 @@ class PullSourceOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_has_auth_header(self, obj: PullSource) -> bool:
-        return bool(obj.auth_header)
+        return obj.has_auth_header
 
 
 class PullSourceCreateInput(serializers.Serializer):
