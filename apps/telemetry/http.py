@@ -3,12 +3,12 @@ and encoding."""
 
 from __future__ import annotations
 
-import time
 import zlib
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import HttpRequest
+
+from apps.core import ratelimit
 
 from . import services
 from .models import IngestionKey
@@ -34,28 +34,12 @@ def key_for(request: HttpRequest) -> IngestionKey | None:
 
 
 def rate_limited(key: IngestionKey) -> int | None:
-    """A fixed one-minute window per key, counted in the shared cache (Redis when configured).
+    """Per key, ``TELEMETRY_RATE_LIMIT_PER_MINUTE`` counted by ``apps.core.ratelimit`` in the shared cache.
     Return the seconds to wait when over the limit, else None."""
     limit = settings.TELEMETRY_RATE_LIMIT_PER_MINUTE
     if not limit:
         return None
-    now = time.time()
-    window = int(now // 60)
-    name = f"telemetry:rate:{key.pk}:{window}"
-    try:  # the window's counter exists but for the first request of the minute: one call, not two
-        count = cache.incr(name)
-    except ValueError:
-        if cache.add(name, 1, timeout=90):
-            count = 1
-        else:  # another request started the window meanwhile
-            try:
-                count = cache.incr(name)
-            except ValueError:  # and it expired already
-                cache.set(name, 1, timeout=90)
-                count = 1
-    if count > limit:
-        return max(1, int((window + 1) * 60 - now) + 1)
-    return None
+    return ratelimit.hit(f"telemetry:rate:{key.pk}", limit=limit, seconds=60)
 
 
 def read_body(stream, content_length: str | None, encoding: str) -> bytes:  # type: ignore[no-untyped-def]

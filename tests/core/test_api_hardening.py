@@ -90,7 +90,8 @@ def test_a_person_past_the_limit_gets_429_with_retry_after(team_member: User) ->
         assert [client.get(ME).status_code for _ in range(3)] == [200, 200, 200]
         response = client.get(ME)
     assert response.status_code == 429
-    assert 1 <= int(response["Retry-After"]) <= 60
+    # Sliding: until the three weigh two, at most 20 s into the next minute (apps.core.ratelimit).
+    assert 1 <= int(response["Retry-After"]) <= 80
     assert "throttled" in response.json()["detail"].lower()
 
 
@@ -126,14 +127,17 @@ def test_no_rate_means_no_limit(team_member: User) -> None:
 def test_the_count_lives_in_the_shared_cache(team_member: User) -> None:
     """Every web process reads the same count: the default cache (Redis when REDIS_URL is set)."""
     client = token_client(team_member)
+    def counted() -> int:  # this window's and the previous one's (a minute may have turned meanwhile)
+        window = int(time.time() // 60)
+        return sum(cache.get(f"throttle_person_{team_member.pk}:{w}", 0) for w in (window - 1, window))
+
     with rates(person="5/min"):
         client.get(ME)
         client.get(ME)
-        history = cache.get(f"throttle_person_{team_member.pk}")
-        assert len(history) == 2
+        assert counted() == 2
         cache.clear()  # a restart of every process keeps nothing else
         assert client.get(ME).status_code == 200
-        assert len(cache.get(f"throttle_person_{team_member.pk}")) == 1
+        assert counted() == 1
 
 
 @pytest.mark.skipif(not settings.REDIS_CACHE_URL, reason="needs Redis: run with REDIS_URL set (CI's second run)")
@@ -145,8 +149,8 @@ def test_two_clients_share_the_limit_through_redis(team_member: User) -> None:
     one, two = token_client(team_member, "one"), token_client(team_member, "two")
     with rates(person="4/min"):
         assert [one.get(ME).status_code, two.get(ME).status_code, one.get(ME).status_code] == [200, 200, 200]
-        stored = redis.Redis.from_url(settings.REDIS_CACHE_URL).keys(f"coe:*throttle_person_{team_member.pk}")
-        assert len(stored) == 1  # in Redis itself, where another process reads it
+        stored = redis.Redis.from_url(settings.REDIS_CACHE_URL).keys(f"coe:*throttle_person_{team_member.pk}:*")
+        assert 1 <= len(stored) <= 2  # in Redis itself, where another process reads it (a minute may turn)
         assert two.get(ME).status_code == 200
         refused = one.get(ME)
     assert refused.status_code == 429
@@ -160,10 +164,10 @@ def test_an_ingestion_key_past_its_limit_gets_429_with_retry_after(workload: Wor
     assert [post_json(Client(), EVENTS, events(1), **bearer).status_code for _ in range(2)] == [202, 202]
     refused = post_json(Client(), EVENTS, events(1), **bearer)
     assert refused.status_code == 429
-    assert 1 <= int(refused["Retry-After"]) <= 61
+    assert 1 <= int(refused["Retry-After"]) <= 90  # until the two weigh one: at most 30 s into the next minute
     assert refused.json()["detail"]
     window = int(time.time() // 60)  # the counter is in the shared cache, where every process counts
-    assert max(cache.get(f"telemetry:rate:{key.pk}:{w}", 0) for w in (window - 1, window)) == 3
+    assert sum(cache.get(f"telemetry:rate:{key.pk}:{w}", 0) for w in (window - 1, window)) == 2  # not the refused
     # Another workload's key is counted apart.
     other = registry.workload_register(actor=team_member, team=workload.team, name="Another")
     _, other_raw = telemetry.key_create(workload=other, name="sender", actor=team_member)
