@@ -26,7 +26,7 @@ from django.utils.text import slugify
 
 from apps.accounts.models import User
 from apps.accounts.roles import COE_STAFF
-from apps.core import versioning
+from apps.core import locks, versioning
 from apps.core.exceptions import ApplicationError
 from apps.core.models import Tag, VersionState
 from apps.core.services import audit_record, notification_send
@@ -932,7 +932,6 @@ def compliance_scores(*, workloads: Iterable[Workload], now: datetime | None = N
 # How old a stored count may be and still be read (``stored_compliance_scores``): beat rebuilds them every
 # five minutes; older ones (beat stopped, or a workload new since) are counted live.
 SCORES_FRESH_FOR = timedelta(minutes=30)
-_SCORES_LOCK = 0x434F45_0002  # PostgreSQL advisory lock: one rebuild at a time
 
 
 def compliance_scores_refresh(*, now: datetime | None = None) -> int:
@@ -940,9 +939,7 @@ def compliance_scores_refresh(*, now: datetime | None = None) -> int:
     (``ComplianceScore``), replacing the previous ones in one transaction. Returns how many were stored."""
     now = now or timezone.now()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_SCORES_LOCK])
+        locks.hold("governance.compliance-scores")  # two rebuilds at once take turns
         scores = compliance_scores(workloads=Workload.objects.order_by("pk"), now=now)
         ComplianceScore.objects.all().delete()
         ComplianceScore.objects.bulk_create(

@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
+from apps.core import locks
 from apps.registry.models import Workload
 
 from .ingest import _copy_value
@@ -390,9 +391,6 @@ def _period_rows(model: type[ModelRollup], workload_id: int, start: datetime, en
 
 # --- Across workloads: per month, catalogue model and use-case category ------------------------------
 
-# A constant key for pg_advisory_xact_lock: two rebuilds at once take turns.
-_CATEGORY_LOCK = 0x434F45_0001
-
 
 def category_refresh(*, months: Iterable[date] | None = None) -> int:
     """Rebuild the organisation-wide rows (``MonthlyCategoryRollup``) of ``months`` (first days;
@@ -402,8 +400,7 @@ def category_refresh(*, months: Iterable[date] | None = None) -> int:
     now = timezone.now()
     with transaction.atomic():
         if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_CATEGORY_LOCK])
+            locks.hold("telemetry.category-rollups")  # two rebuilds at once take turns
             made = _category_rows(months, now)
         else:
             made = _category_rows_python(months, now)
